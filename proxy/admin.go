@@ -1,0 +1,119 @@
+package proxy
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/notion-proxy/notion-proxy/rewrite"
+)
+
+// ProfileStatus is one profile in GET /-/status. It never holds a token,
+// only its fingerprint.
+type ProfileStatus struct {
+	Name            string     `json:"name"`
+	State           string     `json:"state"` // "ok" or "paused"
+	Token           string     `json:"token"` // fingerprint
+	Waiting         int        `json:"waiting"`
+	PausedSince     *time.Time `json:"paused_since"`
+	LastReload      time.Time  `json:"last_reload"`
+	LastReloadError string     `json:"last_reload_error"`
+}
+
+// Status is the body of GET /-/status.
+type Status struct {
+	Config          string          `json:"config"`
+	LastReload      time.Time       `json:"last_reload"`
+	LastReloadError string          `json:"last_reload_error"`
+	Profiles        []ProfileStatus `json:"profiles"`
+}
+
+// serveAdmin serves the proxy's own endpoints (SPEC §7). Only loopback
+// callers are served; with admin_token set, POSTs must carry it.
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if !isLoopback(r.RemoteAddr) {
+		writeNotionError(w, http.StatusForbidden, "proxy_admin_forbidden", "admin endpoints answer loopback callers only")
+		return
+	}
+	if r.Method == http.MethodPost && !s.adminAuthorized(r) {
+		writeNotionError(w, http.StatusUnauthorized, "proxy_admin_unauthorized", "admin POSTs need Authorization: Bearer <admin_token>")
+		return
+	}
+	route := r.Method + " " + r.URL.Path
+	switch route {
+	case "GET /-/healthz", "HEAD /-/healthz":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	case "GET /-/status":
+		writeJSON(w, http.StatusOK, s.Status())
+	case "POST /-/revoke":
+		name := r.URL.Query().Get("profile")
+		if name == "" {
+			name = s.profiles.all()[0].name
+		}
+		p := s.profiles.get(name)
+		if p == nil {
+			writeNotionError(w, http.StatusNotFound, "proxy_unknown_profile", "no profile named "+name)
+			return
+		}
+		p.gate.Revoke(syntheticInvalidToken())
+		s.log.Info().Str("profile", name).Msg("token marked rejected by POST /-/revoke")
+		writeJSON(w, http.StatusOK, s.profileStatus(p))
+	case "POST /-/reload":
+		if err := s.Reload(true); err != nil {
+			writeNotionError(w, http.StatusUnprocessableEntity, "proxy_reload_failed", err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Status())
+	default:
+		writeNotionError(w, http.StatusNotFound, "proxy_not_found", "no admin endpoint "+route)
+	}
+}
+
+// Status returns a snapshot of every profile, tokens as fingerprints.
+func (s *Server) Status() Status {
+	s.statusMu.Lock()
+	st := Status{Config: s.runtime().cfg.Path, LastReload: s.lastReload, LastReloadError: s.reloadErr}
+	s.statusMu.Unlock()
+	for _, p := range s.profiles.all() {
+		ps := s.profileStatus(p)
+		ps.LastReload, ps.LastReloadError = st.LastReload, st.LastReloadError
+		st.Profiles = append(st.Profiles, ps)
+	}
+	return st
+}
+
+func (s *Server) profileStatus(p *profile) ProfileStatus {
+	gs := p.gate.Status()
+	ps := ProfileStatus{Name: p.name, State: gs.State, Token: rewrite.Fingerprint(gs.Token), Waiting: gs.Waiting}
+	if !gs.PausedSince.IsZero() {
+		t := gs.PausedSince.UTC()
+		ps.PausedSince = &t
+	}
+	return ps
+}
+
+func (s *Server) adminAuthorized(r *http.Request) bool {
+	want := s.runtime().cfg.AdminToken
+	if want == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func isLoopback(remoteAddr string) bool {
+	ip := net.ParseIP(hostOnly(remoteAddr))
+	return ip != nil && ip.IsLoopback()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

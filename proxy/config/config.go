@@ -1,0 +1,110 @@
+// Package config parses and validates the notion-proxy YAML configuration
+// file (SPEC §3) into a plain, typed Config. Everything downstream takes a
+// *Config; nothing else reads YAML.
+package config
+
+import (
+	"net/url"
+	"time"
+)
+
+// DefaultPath is the config file used when neither --config nor
+// NOTION_PROXY_CONFIG names one.
+const DefaultPath = "notion-proxy.yaml"
+
+// EnvPath is the environment variable that overrides DefaultPath.
+const EnvPath = "NOTION_PROXY_CONFIG"
+
+// Other-host policies for CONNECT and absolute-URI requests whose host is not
+// the intercepted Notion host.
+const (
+	OtherHostsTunnel = "tunnel"
+	OtherHostsDeny   = "deny"
+)
+
+// Config is one validated configuration. It is immutable once returned by
+// Parse or Load: a reload builds a new Config and swaps it in whole.
+type Config struct {
+	// Path is the absolute path of the file this Config was read from
+	// ("" when parsed from bytes with no path).
+	Path string
+
+	Listen        string   // host:port, default "127.0.0.1:8787"
+	Upstream      *url.URL // default https://api.notion.com; never nil after Parse
+	UpstreamCA    string   // absolute path of an extra PEM bundle, or ""
+	CADir         string   // absolute; default: the directory of Path
+	NotionVersion string   // default "2022-06-28"
+	OtherHosts    string   // OtherHostsTunnel (default) or OtherHostsDeny
+	ProxyAuth     string   // "user:password" or ""
+	AdminToken    string   // "" = admin POSTs need no token (loopback only)
+	Log           Log
+	Pause         Pause
+	MaxBodyBytes  int64 // default 52428800 (50 MiB)
+	Retry         Retry
+	RateLimit     RateLimit
+
+	// Profiles has at least one entry. A config with no profiles and no
+	// top-level token source gets one profile named "default" with no token
+	// source: calls of it wait until a token is written (the starter config).
+	Profiles []Profile
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string // trace|debug|info|warn|error; default "info"
+	Format string // auto|json|console; default "auto"
+}
+
+// Pause configures how long and how many calls wait for a new token.
+type Pause struct {
+	Timeout   time.Duration // default 10m
+	MaxQueued int           // default 10000
+}
+
+// Retry configures the retries of SPEC §6.
+type Retry struct {
+	RateLimited bool          // default true
+	MaxWait     time.Duration // default 60s
+	Transient   bool          // default true
+}
+
+// RateLimit paces the outgoing calls of each profile. RPS 0 means off.
+type RateLimit struct {
+	RPS   float64
+	Burst int
+}
+
+// Profile is one integration identity: a name, where its token comes from,
+// and which incoming calls select it.
+type Profile struct {
+	Name string
+
+	// Exactly one of the token sources below is set, except for the
+	// implicit starter profile, which has none.
+	Token        string   // inline token
+	TokenFile    string   // absolute path of a file holding only the token
+	TokenEnv     string   // environment variable holding the token
+	TokenCommand []string // argv, run without a shell; stdout (trimmed) is the token
+	OAuth        *OAuth   // public-integration OAuth refresh
+
+	// Match lists incoming Bearer tokens or Proxy-Authorization user names
+	// that select this profile.
+	Match []string
+
+	// Line is the line of the profile in the file, for messages.
+	Line int
+}
+
+// HasTokenSource reports whether the profile names any token source.
+func (p *Profile) HasTokenSource() bool {
+	return p.Token != "" || p.TokenFile != "" || p.TokenEnv != "" ||
+		len(p.TokenCommand) > 0 || p.OAuth != nil
+}
+
+// OAuth holds a Notion public integration's OAuth credentials.
+type OAuth struct {
+	ClientID     string
+	ClientSecret string
+	RefreshToken string
+	AccessToken  string // optional at first; kept current by the proxy
+}

@@ -1,0 +1,251 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/notion-proxy/notion-proxy/rewrite"
+)
+
+// maxAnswerBytes bounds how much of a 401 answer is read to classify it.
+const maxAnswerBytes = 1 << 20
+
+// call is one program call to Notion as it travels from serveNotion through
+// the reverse proxy to roundTrip, and back for the log line. Only the
+// goroutine serving the call touches it.
+type call struct {
+	seq     uint64
+	start   time.Time
+	rt      *runtimeConfig
+	profile *profile
+	body    *body
+	oauth   bool
+
+	attempts       int
+	waitedForToken bool
+	lastToken      string
+	last401        *Answer
+	status         int
+	requestID      string
+	outcome        string // why the proxy answered itself, if it did
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *call {
+	c, _ := ctx.Value(callKey{}).(*call)
+	return c
+}
+
+// serveNotion serves one call to the Notion API: whatever way it came in,
+// r.URL.Path is the Notion path.
+func (s *Server) serveNotion(w http.ResponseWriter, r *http.Request) {
+	rt := s.runtime()
+	c := &call{seq: s.seq.Add(1), start: s.now(), rt: rt, oauth: rewrite.IsOAuthEndpoint(r.URL.Path)}
+	defer s.logCall(r, c)
+
+	if r.ContentLength > rt.cfg.MaxBodyBytes {
+		c.outcome = "body too large"
+		s.writeError(w, c, http.StatusRequestEntityTooLarge, "proxy_body_too_large",
+			fmt.Sprintf("request body of %d bytes is over max_body_bytes (%d)", r.ContentLength, rt.cfg.MaxBodyBytes))
+		return
+	}
+	b, err := readBody(r.Body, rt.cfg.MaxBodyBytes, "")
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		c.outcome = "body too large"
+		s.writeError(w, c, http.StatusRequestEntityTooLarge, "proxy_body_too_large",
+			fmt.Sprintf("request body is over max_body_bytes (%d)", rt.cfg.MaxBodyBytes))
+		return
+	case err != nil:
+		c.outcome = "body unreadable"
+		s.writeError(w, c, http.StatusBadRequest, "proxy_bad_request", err.Error())
+		return
+	}
+	defer b.Close()
+	c.body = b
+	c.profile = s.profiles.sel(rewrite.IncomingCredentials(r.Header))
+
+	r.Body, r.ContentLength = b.NewReader(), b.Len()
+	s.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+}
+
+// rewriteOut points the outgoing request at the upstream. Headers, token
+// included, are set per attempt in send.
+func (s *Server) rewriteOut(pr *proxyRequest) {
+	up := callFrom(pr.In.Context()).rt.cfg.Upstream
+	pr.Out.URL.Scheme, pr.Out.URL.Host = up.Scheme, up.Host
+	pr.Out.Host = ""
+}
+
+// roundTrip sends one call upstream, pausing on an invalid-token answer and
+// replaying when the gate lets it (SPEC §5). It returns the answer the
+// program gets.
+func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
+	c := callFrom(req.Context())
+	if c.oauth {
+		// Notion's OAuth endpoints carry the program's own Basic
+		// credentials: never paused, never given a profile token.
+		return s.send(req, c, "")
+	}
+	gate := c.profile.gate
+	for {
+		t, err := gate.Acquire(req.Context(), c.seq, c.rt.cfg.Pause.Timeout)
+		if t.waited {
+			c.waitedForToken = true
+		}
+		if errors.Is(err, ErrPauseTimeout) || errors.Is(err, ErrQueueFull) {
+			c.outcome = err.Error()
+			return s.rejectionFor(c).response(req), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		resp, err := s.send(req, c, t.Token)
+		if err != nil {
+			gate.Report(t, Unknown, nil)
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusUnauthorized {
+			gate.Report(t, Accepted, nil)
+			return resp, nil
+		}
+		ans, err := readAnswer(resp)
+		if err != nil {
+			gate.Report(t, Unknown, nil)
+			return nil, err
+		}
+		if !rewrite.IsInvalidToken(ans.Status, ans.Header, ans.Body) {
+			gate.Report(t, Accepted, nil)
+			return ans.response(req), nil
+		}
+		c.last401 = ans
+		c.waitedForToken = true
+		gate.Report(t, Rejected, ans)
+	}
+}
+
+// send makes one attempt with token ("" = keep the program's Authorization).
+func (s *Server) send(req *http.Request, c *call, token string) (*http.Response, error) {
+	out := req.Clone(req.Context())
+	out.Body, out.ContentLength = c.body.NewReader(), c.body.Len()
+	out.GetBody = func() (io.ReadCloser, error) { return c.body.NewReader(), nil }
+	if token != "" {
+		rewrite.Outgoing{Token: token, NotionVersion: c.rt.cfg.NotionVersion}.Apply(out.Header, out.URL.Path)
+	} else {
+		rewrite.Outgoing{NotionVersion: c.rt.cfg.NotionVersion}.Apply(out.Header, out.URL.Path)
+	}
+	c.attempts++
+	c.lastToken = token
+	resp, err := c.rt.upstream.RoundTrip(out)
+	if err != nil {
+		return nil, err
+	}
+	c.status = resp.StatusCode
+	c.requestID = resp.Header.Get("X-Notion-Request-Id")
+	return resp, nil
+}
+
+// rejectionFor is the answer a call gets when it gives up waiting: its own
+// invalid-token answer, else the one that paused its profile, else a
+// Notion-shaped 401 (no token was ever configured, or /-/revoke).
+func (s *Server) rejectionFor(c *call) *Answer {
+	if c.last401 != nil {
+		return c.last401
+	}
+	if a := c.profile.gate.Rejection(); a != nil {
+		return a
+	}
+	return syntheticInvalidToken()
+}
+
+func syntheticInvalidToken() *Answer {
+	h := make(http.Header)
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	return &Answer{Status: http.StatusUnauthorized, Header: h, Body: rewrite.InvalidTokenBody()}
+}
+
+// readAnswer reads a small answer whole and closes its body.
+func readAnswer(resp *http.Response) (*Answer, error) {
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		return nil, fmt.Errorf("read %d answer: %w", resp.StatusCode, err)
+	}
+	return &Answer{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+}
+
+// response turns a kept answer back into a response for req.
+func (a *Answer) response(req *http.Request) *http.Response {
+	h := a.Header.Clone()
+	h.Set("Content-Length", strconv.Itoa(len(a.Body)))
+	return &http.Response{
+		Status:        fmt.Sprintf("%d %s", a.Status, http.StatusText(a.Status)),
+		StatusCode:    a.Status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          io.NopCloser(bytes.NewReader(a.Body)),
+		ContentLength: int64(len(a.Body)),
+		Request:       req,
+	}
+}
+
+// proxyError answers a call that got no upstream answer.
+func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	c := callFrom(r.Context())
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		c.status, c.outcome = 499, "program went away"
+		return
+	}
+	c.outcome = "upstream unreachable"
+	s.writeError(w, c, http.StatusBadGateway, "proxy_upstream_unreachable",
+		fmt.Sprintf("notion-proxy could not reach %s: %v", c.rt.cfg.Upstream.Host, err))
+}
+
+// writeError writes an answer in Notion's error shape.
+func (s *Server) writeError(w http.ResponseWriter, c *call, status int, code, msg string) {
+	if c != nil {
+		c.status = status
+	}
+	writeNotionError(w, status, code, msg)
+}
+
+func writeNotionError(w http.ResponseWriter, status int, code, msg string) {
+	body := rewrite.ErrorBody(status, code, msg)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// logCall writes the call's one info line.
+func (s *Server) logCall(r *http.Request, c *call) {
+	ev := s.log.Info()
+	if c.status >= 500 || c.outcome != "" {
+		ev = s.log.Warn()
+	}
+	ev = ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", c.status).
+		Dur("duration", s.now().Sub(c.start)).Int("attempts", c.attempts).
+		Bool("waited_for_token", c.waitedForToken)
+	if c.profile != nil {
+		ev = ev.Str("profile", c.profile.name)
+	}
+	if c.lastToken != "" {
+		ev = ev.Str("token", rewrite.Fingerprint(c.lastToken))
+	}
+	if c.requestID != "" {
+		ev = ev.Str("notion_request_id", c.requestID)
+	}
+	if c.outcome != "" {
+		ev = ev.Str("outcome", c.outcome)
+	}
+	ev.Msg("call")
+}

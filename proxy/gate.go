@@ -1,0 +1,361 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+)
+
+// The gate is the pause/resume state machine of one profile (SPEC §5).
+//
+// States:
+//
+//	open     calls take the current token and go.
+//	paused   the current token was rejected (or there is none yet): calls
+//	         queue in arrival order; nothing is sent.
+//	probing  a new token was written while paused: exactly one call (the
+//	         oldest waiting one, or the first to arrive if none waits) is
+//	         granted the new token as a probe; the others keep waiting.
+//
+// Transitions:
+//
+//	open    --Report(Rejected, current token)--> paused
+//	open    --SetToken("")-----------------------> paused (no token)
+//	paused  --SetToken(t), t != rejected, t != ""--> probing
+//	probing --Report(Accepted, probe)-------------> open  (queue released in order)
+//	probing --Report(Rejected, probe)-------------> paused on the new token
+//	probing --Report(Unknown, probe)--------------> probing (next oldest probes)
+//	probing --SetToken(rejected or "")------------> paused
+//	any     --Revoke()--------------------------> paused on the current token
+//
+// Invariants, true whenever mu is not held:
+//
+//   - state == open implies queue is empty and token != "".
+//   - state == paused implies token == rejected, and no ticket holding the
+//     current token is granted while paused: the proxy never sends Notion a
+//     call with a token it knows to be rejected.
+//   - state == probing implies at most one probe ticket (probeOut) holds the
+//     current token; a report from a ticket for another token never changes
+//     the state, except that a Rejected report can only pause the token it
+//     names when that token is current.
+//   - queue is sorted by arrival sequence; grants leave it in that order.
+type Gate struct {
+	maxQueued int
+	now       func() time.Time
+	notify    func(GateEvent)
+
+	mu          sync.Mutex
+	state       gateState
+	token       string
+	rejected    string
+	rejection   *Answer
+	pausedSince time.Time
+	probeOut    bool
+	queue       []*waiter
+	closed      bool
+	replayed    int // calls released from the queue in this pause episode
+}
+
+type gateState int
+
+const (
+	gateOpen gateState = iota
+	gatePaused
+	gateProbing
+)
+
+func (s gateState) String() string {
+	if s == gateOpen {
+		return "ok"
+	}
+	return "paused"
+}
+
+// Verdict is what a call's answer says about the token it was sent with.
+type Verdict int
+
+const (
+	// Accepted: Notion answered with anything but an invalid-token answer.
+	Accepted Verdict = iota
+	// Rejected: Notion answered with an invalid-token answer.
+	Rejected
+	// Unknown: no answer (transport error, or the program went away).
+	Unknown
+)
+
+// Ticket is a permission to send one call with Token.
+type Ticket struct {
+	Token  string
+	probe  bool
+	waited bool // the call queued before getting it
+}
+
+// Answer is a complete upstream answer, kept so that a call that gives up
+// waiting gets exactly what Notion said.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// GateEvent tells the gate's owner about a transition, outside the gate's
+// lock. Exactly one of Paused and Resumed is true.
+type GateEvent struct {
+	Paused      bool
+	Resumed     bool
+	Token       string        // Paused: the rejected token ("" = no token yet)
+	Again       bool          // Paused: a new token was rejected while paused
+	PausedFor   time.Duration // Resumed
+	Replayed    int           // Resumed: calls released after the pause
+	PausedSince time.Time
+}
+
+// Errors returned by Acquire.
+var (
+	ErrQueueFull    = errors.New("too many calls waiting for a token")
+	ErrPauseTimeout = errors.New("gave up waiting for a new token")
+	ErrGateClosed   = errors.New("proxy is shutting down")
+)
+
+type waiter struct {
+	err     error // set instead of ticket when the gate closes
+	seq     uint64
+	ready   chan struct{}
+	ticket  Ticket
+	granted bool
+}
+
+// NewGate returns a gate holding token (paused when token is ""). notify may
+// be nil; it is called without the gate's lock held.
+func NewGate(token string, maxQueued int, now func() time.Time, notify func(GateEvent)) *Gate {
+	g := &Gate{maxQueued: maxQueued, now: now, notify: notify, token: token}
+	if token == "" {
+		g.state, g.pausedSince = gatePaused, now()
+	}
+	return g
+}
+
+// Acquire returns a ticket to send a call with the current token, waiting
+// while the gate is paused. seq is the call's arrival sequence number: waiting
+// calls are released oldest first. It gives up with ErrPauseTimeout after
+// maxWait, with ctx.Err() when ctx ends, and at once with ErrQueueFull when
+// the queue is full.
+func (g *Gate) Acquire(ctx context.Context, seq uint64, maxWait time.Duration) (Ticket, error) {
+	g.mu.Lock()
+	switch {
+	case g.closed && g.state != gateOpen:
+		g.mu.Unlock()
+		return Ticket{}, ErrGateClosed
+	case g.state == gateOpen:
+		t := Ticket{Token: g.token}
+		g.mu.Unlock()
+		return t, nil
+	case g.state == gateProbing && !g.probeOut && len(g.queue) == 0:
+		g.probeOut = true
+		t := Ticket{Token: g.token, probe: true}
+		g.mu.Unlock()
+		return t, nil
+	case len(g.queue) >= g.maxQueued:
+		g.mu.Unlock()
+		return Ticket{}, ErrQueueFull
+	}
+	w := &waiter{seq: seq, ready: make(chan struct{})}
+	i := sort.Search(len(g.queue), func(i int) bool { return g.queue[i].seq > seq })
+	g.queue = append(g.queue, nil)
+	copy(g.queue[i+1:], g.queue[i:])
+	g.queue[i] = w
+	g.dispatch()
+	g.mu.Unlock()
+
+	timer := time.NewTimer(maxWait)
+	defer timer.Stop()
+	var err error
+	select {
+	case <-w.ready:
+		return w.ticket, w.err
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timer.C:
+		err = ErrPauseTimeout
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !w.granted {
+		g.remove(w)
+		return Ticket{waited: true}, err
+	}
+	// Granted while giving up: hand a probe slot back.
+	if w.ticket.probe && w.ticket.Token == g.token {
+		g.probeOut = false
+		g.dispatch()
+	}
+	return Ticket{waited: true}, err
+}
+
+// Report tells the gate what Notion answered to a call sent with t. answer
+// is kept (for Rejected) as the answer given to calls that give up waiting.
+func (g *Gate) Report(t Ticket, v Verdict, answer *Answer) {
+	g.mu.Lock()
+	var ev *GateEvent
+	if t.probe && t.Token == g.token {
+		g.probeOut = false
+	}
+	switch v {
+	case Rejected:
+		if t.Token == g.token && g.state != gatePaused {
+			ev = g.pause(t.Token, answer)
+		}
+	case Accepted:
+		if t.probe && t.Token == g.token && g.state == gateProbing {
+			ev = &GateEvent{Resumed: true, PausedFor: g.now().Sub(g.pausedSince),
+				Replayed: g.replayed + len(g.queue), PausedSince: g.pausedSince}
+			g.state, g.rejected, g.rejection, g.replayed = gateOpen, "", nil, 0
+		}
+	}
+	g.dispatch()
+	g.mu.Unlock()
+	g.emit(ev)
+}
+
+// SetToken makes tok the current token. Writing a token other than the
+// rejected one to a paused gate starts a probe.
+func (g *Gate) SetToken(tok string) {
+	g.mu.Lock()
+	if tok == g.token {
+		g.mu.Unlock()
+		return
+	}
+	g.token, g.probeOut = tok, false
+	var ev *GateEvent
+	switch {
+	case tok == "":
+		if g.state == gateOpen {
+			ev = g.pause("", nil)
+		} else {
+			g.state, g.rejected = gatePaused, ""
+		}
+	case g.state == gateOpen:
+	case tok == g.rejected:
+		g.state = gatePaused
+	default:
+		g.state = gateProbing
+	}
+	g.dispatch()
+	g.mu.Unlock()
+	g.emit(ev)
+}
+
+// Revoke treats the current token as rejected, as if Notion had answered an
+// invalid-token answer for it.
+func (g *Gate) Revoke(answer *Answer) {
+	g.mu.Lock()
+	var ev *GateEvent
+	if g.state != gatePaused {
+		g.probeOut = false
+		ev = g.pause(g.token, answer)
+	}
+	g.mu.Unlock()
+	g.emit(ev)
+}
+
+// Rejection returns the answer that rejected the current pause's token, or
+// nil (no token yet, or not paused).
+func (g *Gate) Rejection() *Answer {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.rejection
+}
+
+// GateStatus is a snapshot of a gate for /-/status.
+type GateStatus struct {
+	State       string // "ok" or "paused"
+	Token       string // the current token (callers fingerprint it)
+	Waiting     int
+	PausedSince time.Time // zero when ok
+}
+
+// Status returns a snapshot of the gate.
+func (g *Gate) Status() GateStatus {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := GateStatus{State: g.state.String(), Token: g.token, Waiting: len(g.queue)}
+	if g.state != gateOpen {
+		s.PausedSince = g.pausedSince
+	}
+	return s
+}
+
+// pause moves to paused on tok. Called with mu held.
+func (g *Gate) pause(tok string, answer *Answer) *GateEvent {
+	again := g.state == gateProbing
+	if !again {
+		g.pausedSince, g.replayed = g.now(), 0
+	}
+	g.state, g.rejected, g.rejection = gatePaused, tok, answer
+	return &GateEvent{Paused: true, Token: tok, Again: again, PausedSince: g.pausedSince}
+}
+
+// dispatch grants what the state allows. Called with mu held.
+func (g *Gate) dispatch() {
+	switch g.state {
+	case gateOpen:
+		for _, w := range g.queue {
+			g.grant(w, false)
+		}
+		clear(g.queue)
+		g.queue = g.queue[:0]
+	case gateProbing:
+		if !g.probeOut && len(g.queue) > 0 {
+			w := g.queue[0]
+			g.queue = g.queue[1:]
+			g.probeOut = true
+			g.replayed++
+			g.grant(w, true)
+		}
+	}
+}
+
+func (g *Gate) grant(w *waiter, probe bool) {
+	w.ticket, w.granted = Ticket{Token: g.token, probe: probe, waited: true}, true
+	close(w.ready)
+}
+
+func (g *Gate) remove(w *waiter) {
+	for i, q := range g.queue {
+		if q == w {
+			g.queue = append(g.queue[:i], g.queue[i+1:]...)
+			return
+		}
+	}
+}
+
+func (g *Gate) emit(ev *GateEvent) {
+	if ev != nil && g.notify != nil {
+		g.notify(*ev)
+	}
+}
+
+// Close answers every waiting call with ErrGateClosed, and every later
+// Acquire while paused too. An open gate keeps granting: calls in flight
+// finish during a graceful shutdown.
+func (g *Gate) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for _, w := range g.queue {
+		w.err, w.granted, w.ticket.waited = ErrGateClosed, true, true
+		close(w.ready)
+	}
+	clear(g.queue)
+	g.queue = g.queue[:0]
+}
+
+// SetMaxQueued changes the queue limit; calls already queued stay.
+func (g *Gate) SetMaxQueued(n int) {
+	g.mu.Lock()
+	g.maxQueued = n
+	g.mu.Unlock()
+}

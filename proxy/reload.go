@@ -1,0 +1,87 @@
+package proxy
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"os"
+
+	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/rewrite"
+)
+
+// Reload re-reads the config file and swaps the new config in whole. A file
+// that does not parse or validate is ignored: the last good config keeps
+// serving, and the error is logged and shown by /-/status. Unless force is
+// set, a file whose bytes did not change since the last attempt is not
+// parsed again (a burst of events costs one reload).
+func (s *Server) Reload(force bool) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	path := s.runtime().cfg.Path
+	data, err := os.ReadFile(path)
+	if err != nil {
+		// A save-by-rename or delete-and-recreate passes through a moment
+		// with no file; the next event reloads it.
+		err = fmt.Errorf("read config %s: %w", path, err)
+		s.recordReload(err)
+		return err
+	}
+	sum := sha256.Sum256(data)
+	if !force && sum == s.lastHash {
+		return nil
+	}
+	s.lastHash = sum
+	cfg, err := config.Parse(data, path, s.getenv)
+	if err != nil {
+		s.recordReload(err)
+		return err
+	}
+	err = s.apply(cfg)
+	s.recordReload(err)
+	return err
+}
+
+// recordReload logs a reload's outcome and keeps it for /-/status.
+func (s *Server) recordReload(err error) {
+	s.statusMu.Lock()
+	s.lastReload = s.now()
+	if err != nil {
+		s.reloadErr = err.Error()
+	} else {
+		s.reloadErr = ""
+	}
+	s.statusMu.Unlock()
+	path := s.runtime().cfg.Path
+	if err != nil {
+		s.log.Error().Err(err).Str("config", path).Msg("config not reloaded: the last good config keeps serving")
+		return
+	}
+	ev := s.log.Info().Str("config", path)
+	for _, p := range s.profiles.all() {
+		ev = ev.Str("profile."+p.name, rewrite.Fingerprint(p.gate.Status().Token))
+	}
+	ev.Msg("config reloaded")
+}
+
+// onGateEvent tells the human what a profile's pause means and what to do.
+func (s *Server) onGateEvent(name string, ev GateEvent) {
+	path := s.runtime().cfg.Path
+	switch {
+	case ev.Paused && ev.Token == "":
+		s.log.Warn().Str("profile", name).Str("config", path).
+			Msg("no token for this profile: calls wait until one is written to the config " +
+				"(or run `notion-proxy token set`)")
+	case ev.Paused:
+		what := "Notion rejected the token (revoked, regenerated or expired)"
+		if ev.Again {
+			what = "Notion rejected the new token too"
+		}
+		s.log.Warn().Str("profile", name).Str("token", rewrite.Fingerprint(ev.Token)).Str("config", path).
+			Msg(what + ": calls of this profile are paused. Regenerate the token in Notion's integration " +
+				"settings (https://www.notion.so/profile/integrations) and write it into " + path +
+				" (or run `notion-proxy token set`); waiting calls are then replayed")
+	case ev.Resumed:
+		s.log.Info().Str("profile", name).Dur("paused_for", ev.PausedFor).Int("replayed", ev.Replayed).
+			Msg("new token accepted: calls resumed")
+	}
+}

@@ -1,0 +1,359 @@
+// Package proxy is notion-proxy's network side: the listener and its three
+// ways in (HTTPS forward proxy with interception, plain-HTTP forward proxy,
+// base URL), the token store and per-profile gate that pause and replay
+// calls, the local CA, config reloads and the admin endpoints. The pure
+// request/response decisions it makes live in package rewrite.
+package proxy
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elazarl/goproxy"
+	"github.com/rs/zerolog"
+
+	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/rewrite"
+)
+
+type proxyRequest = httputil.ProxyRequest
+
+// Options holds what a Server takes from its owner besides the config.
+type Options struct {
+	// Logger receives every log line. The zero Logger discards.
+	Logger zerolog.Logger
+	// Getenv reads environment variables (token_env); nil means os.Getenv.
+	Getenv func(string) string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// runtimeConfig is what one call needs of the current config, swapped
+// atomically on reload.
+type runtimeConfig struct {
+	cfg      *config.Config
+	upstream *http.Transport
+}
+
+// Server is a running notion-proxy: one listener serving the three ways in
+// and the admin endpoints. Create it with New, run it with Serve, stop it
+// with Shutdown.
+type Server struct {
+	log    zerolog.Logger
+	getenv func(string) string
+	now    func() time.Time
+	ca     *CA
+	seq    atomic.Uint64
+
+	rt       atomic.Pointer[runtimeConfig]
+	profiles *profiles
+
+	rp      *httputil.ReverseProxy
+	gp      *goproxy.ProxyHttpServer
+	httpSrv *http.Server
+	mitmSrv *http.Server
+	mitmLn  *connListener
+
+	reloadMu   sync.Mutex
+	lastHash   [sha256.Size]byte
+	statusMu   sync.Mutex
+	lastReload time.Time
+	reloadErr  string
+}
+
+// New builds a Server for cfg, intercepting with ca. It does not listen.
+func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
+	s := &Server{log: opts.Logger, getenv: opts.Getenv, now: opts.Now, ca: ca}
+	if s.getenv == nil {
+		s.getenv = os.Getenv
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.profiles = newProfiles(s.now, s.onGateEvent)
+	if err := s.apply(cfg); err != nil {
+		return nil, err
+	}
+	s.lastReload = s.now()
+	if data, err := os.ReadFile(cfg.Path); err == nil {
+		s.lastHash = sha256.Sum256(data)
+	}
+
+	errLog := log.New(debugWriter{s.log}, "", 0)
+	s.rp = &httputil.ReverseProxy{
+		Rewrite:      s.rewriteOut,
+		Transport:    roundTripperFunc(s.roundTrip),
+		ErrorHandler: s.proxyError,
+		ErrorLog:     errLog,
+	}
+
+	s.gp = goproxy.NewProxyHttpServer()
+	s.gp.Logger = errLog
+	s.gp.KeepAcceptEncoding = true
+	s.gp.ConnectDial = nil
+	s.gp.Tr = &http.Transport{
+		Proxy:               nil, // never chain to another proxy: no loops, no detours
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout: 10 * time.Second,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	s.gp.OnRequest().HandleConnectFunc(s.onConnect)
+
+	s.mitmLn = newConnListener()
+	s.mitmSrv = &http.Server{
+		Handler:           http.HandlerFunc(s.serveIntercepted),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          errLog,
+	}
+	s.httpSrv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          errLog,
+	}
+	return s, nil
+}
+
+// ServeHTTP routes a request that reached the listener: CONNECT to the
+// forward proxy, absolute URIs to Notion (or another host, tunnelled or
+// refused), origin-form paths to the admin endpoints or base-URL mode.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cfg := s.runtime().cfg
+	switch {
+	case r.Method == http.MethodConnect:
+		s.gp.ServeHTTP(w, r)
+	case r.URL.IsAbs():
+		if !strings.EqualFold(hostOnly(r.URL.Host), rewrite.NotionHost) {
+			if cfg.OtherHosts == config.OtherHostsDeny {
+				writeNotionError(w, http.StatusForbidden, "proxy_host_denied",
+					fmt.Sprintf("notion-proxy only forwards %s (other_hosts: deny)", rewrite.NotionHost))
+				return
+			}
+			s.gp.ServeHTTP(w, r)
+			return
+		}
+		s.serveNotion(w, r)
+	case strings.HasPrefix(r.URL.Path, "/-/") || r.URL.Path == "/metrics":
+		s.serveAdmin(w, r)
+	default:
+		s.serveNotion(w, r)
+	}
+}
+
+// serveIntercepted serves the requests read from an intercepted TLS tunnel
+// to the Notion host.
+func (s *Server) serveIntercepted(w http.ResponseWriter, r *http.Request) {
+	r.URL.Scheme, r.URL.Host = "https", rewrite.NotionHost
+	s.serveNotion(w, r)
+}
+
+// onConnect decides what a CONNECT gets: interception for the Notion host,
+// a plain tunnel or a 403 for any other.
+func (s *Server) onConnect(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
+	if strings.EqualFold(hostOnly(host), rewrite.NotionHost) {
+		return &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: s.intercept}, host
+	}
+	if s.runtime().cfg.OtherHosts == config.OtherHostsDeny {
+		body := rewrite.ErrorBody(http.StatusForbidden, "proxy_host_denied",
+			fmt.Sprintf("notion-proxy only forwards %s (other_hosts: deny)", rewrite.NotionHost))
+		ctx.Resp = (&Answer{Status: http.StatusForbidden,
+			Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Body: body}).response(ctx.Req)
+		ctx.Resp.Close = true
+		s.log.Info().Str("host", hostOnly(host)).Msg("CONNECT refused (other_hosts: deny)")
+		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, host
+	}
+	s.log.Debug().Str("host", hostOnly(host)).Msg("CONNECT tunnelled")
+	return goproxy.OkConnect, host
+}
+
+// intercept terminates TLS of a CONNECT to the Notion host with a leaf of
+// the local CA and hands the connection to the interception server.
+func (s *Server) intercept(_ *http.Request, client net.Conn, _ *goproxy.ProxyCtx) {
+	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		client.Close()
+		return
+	}
+	if !s.mitmLn.push(tls.Server(client, s.ca.ServerTLSConfig(rewrite.NotionHost))) {
+		client.Close()
+	}
+}
+
+// Serve accepts connections on ln until Shutdown. It returns nil after a
+// Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.mitmSrv.Serve(s.mitmLn)
+	}()
+	err := s.httpSrv.Serve(ln)
+	s.mitmLn.Close()
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, answers every call waiting for a token with its
+// 401, and waits (bounded by ctx) for calls in flight to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	for _, p := range s.profiles.all() {
+		p.gate.Close()
+	}
+	err := s.httpSrv.Shutdown(ctx)
+	if err2 := s.mitmSrv.Shutdown(ctx); err == nil {
+		err = err2
+	}
+	s.runtime().upstream.CloseIdleConnections()
+	return err
+}
+
+func (s *Server) runtime() *runtimeConfig { return s.rt.Load() }
+
+// apply swaps cfg in: the upstream transport (rebuilt only when
+// upstream_ca changed), the profiles and their tokens.
+func (s *Server) apply(cfg *config.Config) error {
+	old := s.runtime()
+	rt := &runtimeConfig{cfg: cfg}
+	if old != nil && old.cfg.UpstreamCA == cfg.UpstreamCA {
+		rt.upstream = old.upstream
+	} else {
+		tr, err := newUpstreamTransport(cfg.UpstreamCA)
+		if err != nil {
+			return err
+		}
+		rt.upstream = tr
+	}
+	tokens := make(map[string]string, len(cfg.Profiles))
+	var errs []error
+	for _, p := range cfg.Profiles {
+		tok, err := resolveToken(p, s.getenv)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("profile %s: %w", p.Name, err))
+			continue
+		}
+		tokens[p.Name] = tok
+	}
+	s.rt.Store(rt)
+	s.profiles.update(cfg, tokens)
+	if old != nil {
+		if old.upstream != rt.upstream {
+			old.upstream.CloseIdleConnections()
+		}
+		if old.cfg.Listen != cfg.Listen {
+			s.log.Warn().Str("listen", cfg.Listen).Str("serving", old.cfg.Listen).
+				Msg("listen changed: takes effect on restart")
+		}
+		if old.cfg.CADir != cfg.CADir {
+			s.log.Warn().Str("ca_dir", cfg.CADir).Msg("ca_dir changed: takes effect on restart")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// newUpstreamTransport is the transport to Notion: TLS verified against the
+// system roots plus caFile, never through another proxy, keep-alive pooled.
+func newUpstreamTransport(caFile string) (*http.Transport, error) {
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read upstream_ca %s: %w", caFile, err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("upstream_ca %s holds no PEM certificate", caFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsCfg,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}, nil
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// debugWriter adapts the standard library's and goproxy's loggers to
+// zerolog at debug level.
+type debugWriter struct{ log zerolog.Logger }
+
+func (d debugWriter) Write(p []byte) (int, error) {
+	d.log.Debug().Msg(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// hostOnly strips a port from host[:port].
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+// connListener is a net.Listener fed by intercept: it lets one http.Server
+// serve every intercepted TLS connection with the standard library's HTTP/1
+// machinery (keep-alive, request contexts cancelled when the program
+// disconnects, graceful shutdown).
+type connListener struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func newConnListener() *connListener {
+	return &connListener{ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *connListener) push(c net.Conn) bool {
+	select {
+	case l.ch <- c:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *connListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *connListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }

@@ -1,0 +1,146 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/rewrite"
+)
+
+// profile is the live state of one configured profile: its gate (which holds
+// the current token) and what selects it.
+type profile struct {
+	name string
+	gate *Gate
+
+	mu  sync.Mutex
+	cfg config.Profile
+}
+
+// profiles is the set of live profiles, in config order. Gates survive
+// reloads by name, so a reload never drops a waiting call.
+type profiles struct {
+	now    func() time.Time
+	notify func(name string, ev GateEvent)
+
+	mu     sync.RWMutex
+	list   []*profile
+	byName map[string]*profile
+	match  map[string]*profile
+}
+
+func newProfiles(now func() time.Time, notify func(string, GateEvent)) *profiles {
+	return &profiles{now: now, notify: notify, byName: make(map[string]*profile)}
+}
+
+// sel returns the profile that a call presenting creds belongs to: the
+// profile whose match list names the program's own Bearer token or proxy
+// user, else the first profile.
+func (ps *profiles) sel(creds rewrite.Credentials) *profile {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	if creds.Bearer != "" {
+		if p, ok := ps.match[creds.Bearer]; ok {
+			return p
+		}
+	}
+	if creds.ProxyUser != "" {
+		if p, ok := ps.match[creds.ProxyUser]; ok {
+			return p
+		}
+	}
+	return ps.list[0]
+}
+
+// get returns the named profile, or nil.
+func (ps *profiles) get(name string) *profile {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	return ps.byName[name]
+}
+
+// all returns the profiles in config order.
+func (ps *profiles) all() []*profile {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	return append([]*profile(nil), ps.list...)
+}
+
+// update installs the profiles of cfg and their current tokens. tokens maps
+// a profile name to its resolved token; a profile missing from tokens keeps
+// the token its gate holds.
+func (ps *profiles) update(cfg *config.Config, tokens map[string]string) {
+	ps.mu.Lock()
+	list := make([]*profile, 0, len(cfg.Profiles))
+	match := make(map[string]*profile)
+	for _, pc := range cfg.Profiles {
+		p := ps.byName[pc.Name]
+		if p == nil {
+			name := pc.Name
+			p = &profile{name: name}
+			p.gate = NewGate(tokens[name], cfg.Pause.MaxQueued, ps.now, func(ev GateEvent) { ps.notify(name, ev) })
+			ps.byName[name] = p
+		}
+		p.mu.Lock()
+		p.cfg = pc
+		p.mu.Unlock()
+		p.gate.SetMaxQueued(cfg.Pause.MaxQueued)
+		list = append(list, p)
+		for _, m := range pc.Match {
+			if _, dup := match[m]; !dup {
+				match[m] = p
+			}
+		}
+	}
+	ps.list, ps.match = list, match
+	ps.mu.Unlock()
+	for _, p := range list {
+		if tok, ok := tokens[p.name]; ok {
+			p.gate.SetToken(tok)
+		}
+	}
+}
+
+// errNoToken marks a token source that holds no usable token right now.
+var errNoToken = errors.New("no token")
+
+// resolveToken reads the current token of a profile from its source. It
+// returns "" with a nil error for a profile with no token source (the
+// starter config: calls wait until a token is written).
+func resolveToken(p config.Profile, getenv func(string) string) (string, error) {
+	var tok string
+	switch {
+	case p.Token != "":
+		tok = p.Token
+	case p.TokenEnv != "":
+		tok = strings.TrimSpace(getenv(p.TokenEnv))
+		if tok == "" {
+			return "", fmt.Errorf("token_env %s is not set: %w", p.TokenEnv, errNoToken)
+		}
+	case p.TokenFile != "":
+		data, err := os.ReadFile(p.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("read token_file %s: %w", p.TokenFile, err)
+		}
+		tok = strings.TrimSpace(string(data))
+		if tok == "" {
+			return "", fmt.Errorf("token_file %s is empty: %w", p.TokenFile, errNoToken)
+		}
+	case p.OAuth != nil:
+		tok = p.OAuth.AccessToken
+		if tok == "" {
+			return "", nil
+		}
+	default:
+		return "", nil
+	}
+	if strings.ContainsAny(tok, " \t\r\n\v\f") {
+		return "", fmt.Errorf("token of profile %s contains whitespace: %w", p.Name, errNoToken)
+	}
+	return tok, nil
+}

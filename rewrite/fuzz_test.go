@@ -1,0 +1,178 @@
+package rewrite_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/notion-proxy/notion-proxy/rewrite"
+)
+
+// Seeds for every target live in testdata/fuzz/<target>/.
+
+func FuzzIsInvalidToken(f *testing.F) {
+	f.Fuzz(func(t *testing.T, status int, body []byte, gzipped bool) {
+		header := http.Header{"X-Notion-Request-Id": {"9b1c5a7e"}}
+		payload := body
+		if gzipped {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			if _, err := zw.Write(body); err != nil {
+				t.Fatal(err)
+			}
+			if err := zw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			payload = buf.Bytes()
+			header.Set("Content-Encoding", "gzip")
+		}
+		got := rewrite.IsInvalidToken(status, header, payload)
+		if got && status != http.StatusUnauthorized {
+			t.Fatalf("IsInvalidToken(%d, %q) = true for a status other than 401", status, body)
+		}
+		if want := status == http.StatusUnauthorized && rewrite.ErrorCode(header, payload) == "unauthorized"; got != want {
+			t.Fatalf("IsInvalidToken(%d, %q) = %v, but ErrorCode says %v", status, body, got, want)
+		}
+		if gzipped {
+			if plain := rewrite.IsInvalidToken(status, nil, body); plain != got {
+				t.Fatalf("IsInvalidToken(%d, %q) = %v plain but %v gzipped", status, body, plain, got)
+			}
+		}
+		// A gzip header over bytes that may not be gzip must not panic.
+		rewrite.IsInvalidToken(status, http.Header{"Content-Encoding": {"gzip"}}, body)
+		// A page of the CDN is never Notion's answer.
+		cdn := header.Clone()
+		cdn.Del("X-Notion-Request-Id")
+		cdn.Set("Cf-Ray", "8a1b2c3d4e5f6a7b-FRA")
+		if rewrite.IsInvalidToken(status, cdn, payload) {
+			t.Fatalf("IsInvalidToken(%d, %q) = true for an answer with cf-ray and no x-notion-request-id", status, body)
+		}
+	})
+}
+
+// readOnlyPost is an independent statement of the POST endpoints that may be
+// retried.
+var readOnlyPost = regexp.MustCompile(`^/v1/(search|(databases|data_sources)/([^/]+)/query)/?$`)
+
+func FuzzIsRetrySafe(f *testing.F) {
+	f.Fuzz(func(t *testing.T, method, path string) {
+		got := rewrite.IsRetrySafe(method, path)
+		var want bool
+		switch method {
+		case http.MethodGet, http.MethodHead:
+			want = true
+		case http.MethodPost:
+			m := readOnlyPost.FindStringSubmatch(path)
+			want = m != nil && m[3] != "." && m[3] != ".."
+		}
+		if got != want {
+			t.Fatalf("IsRetrySafe(%q, %q) = %v, want %v", method, path, got, want)
+		}
+	})
+}
+
+func FuzzRetryAfter(f *testing.F) {
+	f.Fuzz(func(t *testing.T, value string, nowUnix int64) {
+		now := time.Unix(nowUnix, 0)
+		d, ok := rewrite.RetryAfter(value, now)
+		if d < 0 {
+			t.Fatalf("RetryAfter(%q, %v) = %v, negative", value, now, d)
+		}
+		if !ok && d != 0 {
+			t.Fatalf("RetryAfter(%q, %v) = %v, false; want 0 when not ok", value, now, d)
+		}
+		if ok && strings.TrimSpace(value) == "" {
+			t.Fatalf("RetryAfter(%q) ok for a blank value", value)
+		}
+	})
+}
+
+func FuzzApply(f *testing.F) {
+	f.Fuzz(func(t *testing.T, token, version, path, authorization, proxyAuthorization, sentVersion, extraName string) {
+		h := http.Header{}
+		h[extraName] = []string{"x"}
+		if authorization != "" {
+			h["Authorization"] = []string{authorization}
+		}
+		h["Proxy-Authorization"] = []string{proxyAuthorization}
+		h["Proxy-Connection"] = []string{"keep-alive"}
+		if sentVersion != "" {
+			h["Notion-Version"] = []string{sentVersion}
+		}
+		before := h.Clone()
+
+		rewrite.Outgoing{Token: token, NotionVersion: version}.Apply(h, path)
+
+		versionFound := false
+		for name, values := range h {
+			if strings.EqualFold(name, "Proxy-Authorization") || strings.EqualFold(name, "Proxy-Connection") {
+				t.Fatalf("after Apply the header still has %s: %v", name, h)
+			}
+			if !rewrite.IsOAuthEndpoint(path) && strings.EqualFold(name, "Authorization") && name != "Authorization" {
+				t.Fatalf("after Apply the header still has a second Authorization %s: %v", name, h)
+			}
+			if strings.EqualFold(name, "Notion-Version") {
+				for _, v := range values {
+					if strings.TrimSpace(v) == "" {
+						t.Fatalf("after Apply the header has a blank Notion-Version: %v", h)
+					}
+					versionFound = true
+				}
+			}
+		}
+		if rewrite.IsOAuthEndpoint(path) {
+			if got, want := h["Authorization"], before["Authorization"]; !slices.Equal(got, want) {
+				t.Fatalf("Apply changed the Authorization of OAuth path %q: %q, was %q", path, got, want)
+			}
+		} else if got := h["Authorization"]; len(got) != 1 || got[0] != "Bearer "+token {
+			t.Fatalf("after Apply on %q Authorization = %q, want exactly %q", path, got, "Bearer "+token)
+		}
+		if strings.TrimSpace(version) != "" && !versionFound {
+			t.Fatalf("after Apply with version %q there is no Notion-Version: %v", version, h)
+		}
+		if strings.TrimSpace(sentVersion) != "" {
+			if got := h["Notion-Version"]; len(got) != 1 || got[0] != sentVersion {
+				t.Fatalf("Apply replaced the program's Notion-Version %q with %q", sentVersion, got)
+			}
+		}
+	})
+}
+
+func FuzzIncomingCredentials(f *testing.F) {
+	f.Fuzz(func(t *testing.T, authorization, proxyAuthorization string) {
+		h := http.Header{"Authorization": {authorization}, "Proxy-Authorization": {proxyAuthorization}}
+		c := rewrite.IncomingCredentials(h)
+		if c.Bearer != "" && (strings.ContainsAny(c.Bearer, " \t\r\n") || !strings.Contains(authorization, c.Bearer)) {
+			t.Fatalf("IncomingCredentials(%q) gave Bearer %q", authorization, c.Bearer)
+		}
+		if c.ProxyUser != "" || c.ProxyPass != "" {
+			if !rewrite.CheckProxyAuth(h, c.ProxyUser+":"+c.ProxyPass) {
+				t.Fatalf("CheckProxyAuth refused %q, which IncomingCredentials read as %+v", proxyAuthorization, c)
+			}
+		}
+
+		// Whatever the two strings, a well-formed Basic header of them
+		// round-trips, provided the user name has no colon.
+		if strings.Contains(authorization, ":") {
+			return
+		}
+		userPass := authorization + ":" + proxyAuthorization
+		h = http.Header{"Proxy-Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(userPass))}}
+		c = rewrite.IncomingCredentials(h)
+		if c.ProxyUser != authorization || c.ProxyPass != proxyAuthorization {
+			t.Fatalf("IncomingCredentials of Basic %q = %+v", userPass, c)
+		}
+		if !rewrite.CheckProxyAuth(h, userPass) {
+			t.Fatalf("CheckProxyAuth refused its own credentials %q", userPass)
+		}
+		if rewrite.CheckProxyAuth(h, userPass+"x") {
+			t.Fatalf("CheckProxyAuth accepted %q for %q", userPass, userPass+"x")
+		}
+	})
+}
