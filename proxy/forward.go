@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -28,7 +30,10 @@ type call struct {
 	oauth   bool
 
 	attempts       int
+	retries        map[string]int // by reason
+	retryWaited    time.Duration
 	waitedForToken bool
+	waitedForRate  bool
 	lastToken      string
 	last401        *Answer
 	status         int
@@ -84,50 +89,80 @@ func (s *Server) rewriteOut(pr *proxyRequest) {
 	pr.Out.Host = ""
 }
 
-// roundTrip sends one call upstream, pausing on an invalid-token answer and
-// replaying when the gate lets it (SPEC §5). It returns the answer the
-// program gets.
+// roundTrip sends one call upstream and returns the answer the program
+// gets. It pauses on an invalid-token answer and replays when the gate lets
+// it (SPEC §5), paces by rate_limit, and retries rate-limited and, for safe
+// calls, transient failures (SPEC §6). Every send uses the same body bytes.
 func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 	c := callFrom(req.Context())
-	if c.oauth {
-		// Notion's OAuth endpoints carry the program's own Basic
-		// credentials: never paused, never given a profile token.
-		return s.send(req, c, "")
-	}
-	gate := c.profile.gate
+	ctx := req.Context()
 	for {
-		t, err := gate.Acquire(req.Context(), c.seq, c.rt.cfg.Pause.Timeout)
-		if t.waited {
-			c.waitedForToken = true
-		}
-		if errors.Is(err, ErrPauseTimeout) || errors.Is(err, ErrQueueFull) {
-			c.outcome = err.Error()
-			return s.rejectionFor(c).response(req), nil
-		}
+		t, err := s.acquire(ctx, c)
 		if err != nil {
+			if errors.Is(err, ErrPauseTimeout) || errors.Is(err, ErrQueueFull) || errors.Is(err, ErrGateClosed) {
+				c.outcome = err.Error()
+				return s.rejectionFor(c).response(req), nil
+			}
+			return nil, err
+		}
+		if err := s.pace(ctx, c); err != nil {
+			c.report(t, Unknown, nil)
 			return nil, err
 		}
 		resp, err := s.send(req, c, t.Token)
 		if err != nil {
-			gate.Report(t, Unknown, nil)
+			c.report(t, Unknown, nil)
+			if d, ok := s.retryWait(c, req, 0, ""); ok && sleep(ctx, d) == nil {
+				continue
+			}
 			return nil, err
 		}
-		if resp.StatusCode != http.StatusUnauthorized {
-			gate.Report(t, Accepted, nil)
-			return resp, nil
+		if resp.StatusCode == http.StatusUnauthorized && !c.oauth {
+			ans, err := readAnswer(resp)
+			if err != nil {
+				c.report(t, Unknown, nil)
+				return nil, err
+			}
+			if rewrite.IsInvalidToken(ans.Status, ans.Header, ans.Body) {
+				c.last401 = ans
+				c.waitedForToken = true
+				c.report(t, Rejected, ans)
+				continue
+			}
+			resp = ans.response(req)
 		}
-		ans, err := readAnswer(resp)
-		if err != nil {
-			gate.Report(t, Unknown, nil)
-			return nil, err
+		if d, ok := s.retryWait(c, req, resp.StatusCode, resp.Header.Get("Retry-After")); ok {
+			// Rate limits and 5xx say nothing about the token.
+			c.report(t, Unknown, nil)
+			discard(resp)
+			if err := sleep(ctx, d); err != nil {
+				return nil, err
+			}
+			continue
 		}
-		if !rewrite.IsInvalidToken(ans.Status, ans.Header, ans.Body) {
-			gate.Report(t, Accepted, nil)
-			return ans.response(req), nil
-		}
-		c.last401 = ans
+		c.report(t, Accepted, nil)
+		return resp, nil
+	}
+}
+
+// acquire waits for the profile's gate. Notion's OAuth endpoints carry the
+// program's own Basic credentials: they are never paused and never given a
+// profile token.
+func (s *Server) acquire(ctx context.Context, c *call) (Ticket, error) {
+	if c.oauth {
+		return Ticket{}, nil
+	}
+	t, err := c.profile.gate.Acquire(ctx, c.seq, c.rt.cfg.Pause.Timeout)
+	if t.waited {
 		c.waitedForToken = true
-		gate.Report(t, Rejected, ans)
+	}
+	return t, err
+}
+
+// report tells the profile's gate how a send went (not for OAuth calls).
+func (c *call) report(t Ticket, v Verdict, ans *Answer) {
+	if !c.oauth {
+		c.profile.gate.Report(t, v, ans)
 	}
 }
 
@@ -149,6 +184,9 @@ func (s *Server) send(req *http.Request, c *call, token string) (*http.Response,
 	}
 	c.status = resp.StatusCode
 	c.requestID = resp.Header.Get("X-Notion-Request-Id")
+	if c.requestID == "" {
+		c.requestID = resp.Header.Get("X-Request-Id")
+	}
 	return resp, nil
 }
 
@@ -234,7 +272,14 @@ func (s *Server) logCall(r *http.Request, c *call) {
 	}
 	ev = ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", c.status).
 		Dur("duration", s.now().Sub(c.start)).Int("attempts", c.attempts).
-		Bool("waited_for_token", c.waitedForToken)
+		Bool("waited_for_token", c.waitedForToken).Bool("waited_for_rate", c.waitedForRate)
+	if len(c.retries) > 0 {
+		d := zerolog.Dict()
+		for reason, n := range c.retries {
+			d = d.Int(reason, n)
+		}
+		ev = ev.Dict("retries", d)
+	}
 	if c.profile != nil {
 		ev = ev.Str("profile", c.profile.name)
 	}

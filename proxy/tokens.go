@@ -6,7 +6,10 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/rewrite"
@@ -15,11 +18,27 @@ import (
 // profile is the live state of one configured profile: its gate (which holds
 // the current token) and what selects it.
 type profile struct {
-	name string
-	gate *Gate
+	name    string
+	gate    *Gate
+	limiter atomic.Pointer[rate.Limiter] // nil: no pacing
 
 	mu  sync.Mutex
 	cfg config.Profile
+}
+
+// setRate installs pacing at rps with burst (rps 0: off), keeping the
+// limiter's state when only its numbers change.
+func (p *profile) setRate(rps float64, burst int) {
+	cur := p.limiter.Load()
+	switch {
+	case rps <= 0:
+		p.limiter.Store(nil)
+	case cur == nil:
+		p.limiter.Store(newLimiter(rps, burst))
+	default:
+		cur.SetLimit(rate.Limit(rps))
+		cur.SetBurst(max(burst, 1))
+	}
 }
 
 // profiles is the set of live profiles, in config order. Gates survive
@@ -90,6 +109,7 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) {
 		p.cfg = pc
 		p.mu.Unlock()
 		p.gate.SetMaxQueued(cfg.Pause.MaxQueued)
+		p.setRate(cfg.RateLimit.RPS, cfg.RateLimit.Burst)
 		list = append(list, p)
 		for _, m := range pc.Match {
 			if _, dup := match[m]; !dup {

@@ -1,0 +1,118 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/notion-proxy/notion-proxy/rewrite"
+)
+
+// Back-off for retries without a Retry-After: 250 ms, 500 ms, 1 s, … capped
+// at 8 s, with jitter (rewrite.Backoff).
+const (
+	backoffBase = 250 * time.Millisecond
+	backoffMax  = 8 * time.Second
+)
+
+// Retry reasons, as logged and counted.
+const (
+	retryRateLimited = "rate_limited"
+	retryTransient   = "transient"
+)
+
+// retryWait decides whether c is sent again after an answer of status
+// (0: a connection error before any answer) and how long to wait first
+// (SPEC §6). Rate-limited answers (429, 529) are retried for any method:
+// Notion did not run the call. 5xx and connection errors only for calls
+// rewrite.IsRetrySafe allows. All waits of one call together stay within
+// retry.max_wait; past it the answer goes to the program as it is.
+func (s *Server) retryWait(c *call, req *http.Request, status int, retryAfter string) (time.Duration, bool) {
+	cfg := c.rt.cfg.Retry
+	attempt := 1
+	for _, n := range c.retries {
+		attempt += n
+	}
+	backoff := rewrite.Backoff(attempt, backoffBase, backoffMax, rand.Float64())
+	var reason string
+	var d time.Duration
+	switch {
+	case rewrite.IsRateLimited(status):
+		if !cfg.RateLimited {
+			return 0, false
+		}
+		reason, d = retryRateLimited, backoff
+		if ra, ok := rewrite.RetryAfter(retryAfter, s.now()); ok {
+			d = ra
+		}
+	case status == 0 || rewrite.IsTransientStatus(status):
+		if !cfg.Transient || !rewrite.IsRetrySafe(req.Method, req.URL.Path) {
+			return 0, false
+		}
+		reason, d = retryTransient, backoff
+	default:
+		return 0, false
+	}
+	if c.retryWaited+d > cfg.MaxWait {
+		return 0, false
+	}
+	c.retryWaited += d
+	if c.retries == nil {
+		c.retries = make(map[string]int, 1)
+	}
+	c.retries[reason]++
+	return d, true
+}
+
+// pace waits for the profile's rate limiter, if rate_limit is on.
+func (s *Server) pace(ctx context.Context, c *call) error {
+	lim := c.profile.limiter.Load()
+	if lim == nil {
+		return nil
+	}
+	r := lim.Reserve()
+	d := r.Delay()
+	if d == 0 {
+		return nil
+	}
+	c.waitedForRate = true
+	if err := sleep(ctx, d); err != nil {
+		r.Cancel()
+		return err
+	}
+	return nil
+}
+
+// newLimiter returns the pacing limiter for rate_limit, or nil when off.
+func newLimiter(rps float64, burst int) *rate.Limiter {
+	if rps <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(rps), max(burst, 1))
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// discard drains a little of an answer that will not be passed on, so its
+// connection can be reused, and closes it.
+func discard(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
