@@ -85,9 +85,16 @@ func startProxy(t *testing.T, cfg string, extraArgs ...string) *proc {
 
 func startProxyAt(t *testing.T, dir, path string, extraArgs ...string) *proc {
 	t.Helper()
+	return startProxyEnv(t, dir, path, nil, extraArgs...)
+}
+
+// startProxyEnv starts the binary on the config at path with env added to
+// the test's environment.
+func startProxyEnv(t *testing.T, dir, path string, env []string, extraArgs ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, dir: dir, cfgPath: path, seen: make(chan struct{}, 1), done: make(chan struct{})}
 	p.cmd = exec.Command(binary, append([]string{"run", "--config", path}, extraArgs...)...)
-	p.cmd.Env = append(os.Environ(), "HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY=")
+	p.cmd.Env = append(append(os.Environ(), "HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY="), env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +147,9 @@ func (p *proc) stop() {
 	_ = p.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-p.done:
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			p.t.Errorf("notion-proxy exited %d after SIGINT, want 0", code)
+		}
 	case <-time.After(20 * time.Second):
 		_ = p.cmd.Process.Kill()
 		<-p.done

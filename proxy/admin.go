@@ -62,6 +62,8 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		p.gate.Revoke(syntheticInvalidToken())
 		s.log.Info().Str("profile", name).Msg("token marked rejected by POST /-/revoke")
 		writeJSON(w, http.StatusOK, s.profileStatus(p))
+	case "GET /metrics":
+		s.metrics.handler().ServeHTTP(w, r)
 	case "POST /-/reload":
 		if err := s.Reload(true); err != nil {
 			writeNotionError(w, http.StatusUnprocessableEntity, "proxy_reload_failed", err.Error())

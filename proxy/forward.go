@@ -34,6 +34,7 @@ type call struct {
 	retryWaited    time.Duration
 	waitedForToken bool
 	waitedForRate  bool
+	replayed       bool // sent after waiting for a token
 	lastToken      string
 	last401        *Answer
 	status         int
@@ -75,7 +76,11 @@ func (s *Server) serveNotion(w http.ResponseWriter, r *http.Request) {
 	}
 	defer b.Close()
 	c.body = b
-	c.profile = s.profiles.sel(rewrite.IncomingCredentials(r.Header))
+	creds := rewrite.IncomingCredentials(r.Header)
+	if tc, ok := r.Context().Value(tunnelCredsKey{}).(rewrite.Credentials); ok && creds.ProxyUser == "" {
+		creds.ProxyUser, creds.ProxyPass = tc.ProxyUser, tc.ProxyPass
+	}
+	c.profile = s.profiles.sel(creds)
 
 	r.Body, r.ContentLength = b.NewReader(), b.Len()
 	s.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
@@ -108,6 +113,9 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		if err := s.pace(ctx, c); err != nil {
 			c.report(t, Unknown, nil)
 			return nil, err
+		}
+		if t.waited || c.last401 != nil {
+			c.replayed = true
 		}
 		resp, err := s.send(req, c, t.Token)
 		if err != nil {
@@ -178,7 +186,9 @@ func (s *Server) send(req *http.Request, c *call, token string) (*http.Response,
 	}
 	c.attempts++
 	c.lastToken = token
+	start := s.now()
 	resp, err := c.rt.upstream.RoundTrip(out)
+	s.metrics.upstreamLat.WithLabelValues(c.profileName()).Observe(s.now().Sub(start).Seconds())
 	if err != nil {
 		return nil, err
 	}
@@ -264,8 +274,17 @@ func writeNotionError(w http.ResponseWriter, status int, code, msg string) {
 	_, _ = w.Write(body)
 }
 
-// logCall writes the call's one info line.
+// profileName is the call's profile name, or "" before one is chosen.
+func (c *call) profileName() string {
+	if c.profile == nil {
+		return ""
+	}
+	return c.profile.name
+}
+
+// logCall writes the call's one info line and counts it.
 func (s *Server) logCall(r *http.Request, c *call) {
+	s.metrics.observeCall(c, r.Method)
 	ev := s.log.Info()
 	if c.status >= 500 || c.outcome != "" {
 		ev = s.log.Warn()

@@ -28,6 +28,7 @@ func (s *Server) Reload(force bool) error {
 	}
 	sum := sha256.Sum256(data)
 	if !force && sum == s.lastHash {
+		s.rereadTokenFiles()
 		return nil
 	}
 	s.lastHash = sum
@@ -39,6 +40,30 @@ func (s *Server) Reload(force bool) error {
 	err = s.apply(cfg)
 	s.recordReload(err)
 	return err
+}
+
+// rereadTokenFiles picks up a token_file whose content changed while the
+// config did not (a Docker or Kubernetes secret rotated).
+func (s *Server) rereadTokenFiles() {
+	for _, p := range s.profiles.all() {
+		pc := p.config()
+		if pc.TokenFile == "" {
+			continue
+		}
+		tok, ok, err := resolveToken(pc, s.getenv)
+		if err != nil {
+			if p.noteFileError(err.Error()) {
+				s.log.Warn().Str("profile", p.name).Err(err).Msg("token_file unusable: keeping the last token")
+			}
+			continue
+		}
+		p.noteFileError("")
+		if ok && tok != p.gate.Status().Token {
+			s.log.Info().Str("profile", p.name).Str("token_file", pc.TokenFile).
+				Str("token", rewrite.Fingerprint(tok)).Msg("token_file changed: new token in use")
+			p.gate.SetToken(tok)
+		}
+	}
 }
 
 // recordReload logs a reload's outcome and keeps it for /-/status.
@@ -53,9 +78,11 @@ func (s *Server) recordReload(err error) {
 	s.statusMu.Unlock()
 	path := s.runtime().cfg.Path
 	if err != nil {
+		s.metrics.reloadErrors.Inc()
 		s.log.Error().Err(err).Str("config", path).Msg("config not reloaded: the last good config keeps serving")
 		return
 	}
+	s.metrics.reloads.Inc()
 	ev := s.log.Info().Str("config", path)
 	for _, p := range s.profiles.all() {
 		ev = ev.Str("profile."+p.name, rewrite.Fingerprint(p.gate.Status().Token))
@@ -72,6 +99,13 @@ func (s *Server) onGateEvent(name string, ev GateEvent) {
 			Msg("no token for this profile: calls wait until one is written to the config " +
 				"(or run `notion-proxy token set`)")
 	case ev.Paused:
+		s.metrics.pauses.WithLabelValues(name).Inc()
+		if p := s.profiles.get(name); p != nil && p.refreshable() {
+			s.log.Warn().Str("profile", name).Str("token", rewrite.Fingerprint(ev.Token)).
+				Msg("Notion rejected the token: calls of this profile are paused while a new one is fetched")
+			s.startRefresh(p)
+			return
+		}
 		what := "Notion rejected the token (revoked, regenerated or expired)"
 		if ev.Again {
 			what = "Notion rejected the new token too"
@@ -81,6 +115,7 @@ func (s *Server) onGateEvent(name string, ev GateEvent) {
 				"settings (https://www.notion.so/profile/integrations) and write it into " + path +
 				" (or run `notion-proxy token set`); waiting calls are then replayed")
 	case ev.Resumed:
+		s.metrics.pauseDuration.WithLabelValues(name).Observe(ev.PausedFor.Seconds())
 		s.log.Info().Str("profile", name).Dur("paused_for", ev.PausedFor).Int("replayed", ev.Replayed).
 			Msg("new token accepted: calls resumed")
 	}

@@ -61,12 +61,22 @@ type Server struct {
 
 	rt       atomic.Pointer[runtimeConfig]
 	profiles *profiles
+	metrics  *metrics
 
 	rp      *httputil.ReverseProxy
 	gp      *goproxy.ProxyHttpServer
 	httpSrv *http.Server
 	mitmSrv *http.Server
 	mitmLn  *connListener
+	// tunnelCreds maps an intercepted *tls.Conn to the proxy credentials of
+	// the CONNECT that opened it: requests inside the tunnel carry none, but
+	// the proxy user still selects their profile.
+	tunnelCreds sync.Map
+
+	// bgCtx ends at Shutdown; bg counts the goroutines it owns.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
 
 	reloadMu   sync.Mutex
 	lastHash   [sha256.Size]byte
@@ -84,7 +94,9 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.profiles = newProfiles(s.now, s.onGateEvent)
+	s.metrics = newMetrics(s.profiles)
 	if err := s.apply(cfg); err != nil {
 		return nil, err
 	}
@@ -116,6 +128,8 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	s.mitmLn = newConnListener()
 	s.mitmSrv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveIntercepted),
+		ConnContext:       s.tunnelContext,
+		ConnState:         s.forgetTunnel,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          errLog,
@@ -134,6 +148,14 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 // refused), origin-form paths to the admin endpoints or base-URL mode.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cfg := s.runtime().cfg
+	isProxyRequest := r.Method == http.MethodConnect || r.URL.IsAbs()
+	isAdmin := !isProxyRequest && (strings.HasPrefix(r.URL.Path, "/-/") || r.URL.Path == "/metrics")
+	if cfg.ProxyAuth != "" && !isAdmin && !rewrite.CheckProxyAuth(r.Header, cfg.ProxyAuth) {
+		w.Header().Set("Proxy-Authenticate", `Basic realm="notion-proxy"`)
+		writeNotionError(w, http.StatusProxyAuthRequired, "proxy_auth_required",
+			"notion-proxy needs Proxy-Authorization (proxy_auth is set)")
+		return
+	}
 	switch {
 	case r.Method == http.MethodConnect:
 		s.gp.ServeHTTP(w, r)
@@ -148,7 +170,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveNotion(w, r)
-	case strings.HasPrefix(r.URL.Path, "/-/") || r.URL.Path == "/metrics":
+	case isAdmin:
 		s.serveAdmin(w, r)
 	default:
 		s.serveNotion(w, r)
@@ -183,13 +205,33 @@ func (s *Server) onConnect(host string, ctx *goproxy.ProxyCtx) (*goproxy.Connect
 
 // intercept terminates TLS of a CONNECT to the Notion host with a leaf of
 // the local CA and hands the connection to the interception server.
-func (s *Server) intercept(_ *http.Request, client net.Conn, _ *goproxy.ProxyCtx) {
+func (s *Server) intercept(connect *http.Request, client net.Conn, _ *goproxy.ProxyCtx) {
 	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		client.Close()
 		return
 	}
-	if !s.mitmLn.push(tls.Server(client, s.ca.ServerTLSConfig(rewrite.NotionHost))) {
+	tc := tls.Server(client, s.ca.ServerTLSConfig(rewrite.NotionHost))
+	s.tunnelCreds.Store(tc, rewrite.IncomingCredentials(connect.Header))
+	if !s.mitmLn.push(tc) {
+		s.tunnelCreds.Delete(tc)
 		client.Close()
+	}
+}
+
+type tunnelCredsKey struct{}
+
+// tunnelContext gives the requests of an intercepted tunnel the proxy
+// credentials of its CONNECT.
+func (s *Server) tunnelContext(ctx context.Context, c net.Conn) context.Context {
+	if creds, ok := s.tunnelCreds.Load(c); ok {
+		return context.WithValue(ctx, tunnelCredsKey{}, creds)
+	}
+	return ctx
+}
+
+func (s *Server) forgetTunnel(c net.Conn, st http.ConnState) {
+	if st == http.StateClosed || st == http.StateHijacked {
+		s.tunnelCreds.Delete(c)
 	}
 }
 
@@ -213,10 +255,12 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown stops accepting, answers every call waiting for a token with its
 // 401, and waits (bounded by ctx) for calls in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.bgCancel()
 	for _, p := range s.profiles.all() {
 		p.gate.Close()
 	}
 	err := s.httpSrv.Shutdown(ctx)
+	s.bg.Wait()
 	if err2 := s.mitmSrv.Shutdown(ctx); err == nil {
 		err = err2
 	}
@@ -243,15 +287,22 @@ func (s *Server) apply(cfg *config.Config) error {
 	tokens := make(map[string]string, len(cfg.Profiles))
 	var errs []error
 	for _, p := range cfg.Profiles {
-		tok, err := resolveToken(p, s.getenv)
+		tok, ok, err := resolveToken(p, s.getenv)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("profile %s: %w", p.Name, err))
 			continue
 		}
-		tokens[p.Name] = tok
+		if ok {
+			tokens[p.Name] = tok
+		}
 	}
 	s.rt.Store(rt)
 	s.profiles.update(cfg, tokens)
+	for _, p := range s.profiles.all() {
+		if p.gate.Status().Token == "" {
+			s.startRefresh(p) // token_command and OAuth profiles get their first token
+		}
+	}
 	if old != nil {
 		if old.upstream != rt.upstream {
 			old.upstream.CloseIdleConnections()

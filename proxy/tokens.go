@@ -18,12 +18,51 @@ import (
 // profile is the live state of one configured profile: its gate (which holds
 // the current token) and what selects it.
 type profile struct {
-	name    string
-	gate    *Gate
-	limiter atomic.Pointer[rate.Limiter] // nil: no pacing
+	name       string
+	gate       *Gate
+	limiter    atomic.Pointer[rate.Limiter] // nil: no pacing
+	refreshing atomic.Bool                  // a token refresher runs
 
-	mu  sync.Mutex
-	cfg config.Profile
+	mu          sync.Mutex
+	cfg         config.Profile
+	lastFileErr string
+}
+
+// noteFileError records the token_file error now ("" = none) and reports
+// whether it differs from the last one, so a broken file is logged once,
+// not on every poll.
+func (p *profile) noteFileError(msg string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	changed := msg != p.lastFileErr
+	p.lastFileErr = msg
+	return changed
+}
+
+// config returns the profile's current configuration.
+func (p *profile) config() config.Profile {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg
+}
+
+// refreshable reports whether the proxy can get the profile a new token by
+// itself (token_command or OAuth).
+func (p *profile) refreshable() bool {
+	pc := p.config()
+	return len(pc.TokenCommand) > 0 || pc.OAuth != nil
+}
+
+// setOAuth keeps refreshed OAuth tokens in memory until the reload of the
+// file they were written to (or for good, if writing failed).
+func (p *profile) setOAuth(access, refresh string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cfg.OAuth != nil {
+		o := *p.cfg.OAuth
+		o.AccessToken, o.RefreshToken = access, refresh
+		p.cfg.OAuth = &o
+	}
 }
 
 // setRate installs pacing at rps with burst (rps 0: off), keeping the
@@ -129,38 +168,42 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) {
 // errNoToken marks a token source that holds no usable token right now.
 var errNoToken = errors.New("no token")
 
-// resolveToken reads the current token of a profile from its source. It
-// returns "" with a nil error for a profile with no token source (the
-// starter config: calls wait until a token is written).
-func resolveToken(p config.Profile, getenv func(string) string) (string, error) {
-	var tok string
+// resolveToken reads the current token of a profile from a source that can
+// be read at once: inline, token_env, token_file, or an OAuth access token
+// kept in the config. ok is false for sources that must be run (a
+// token_command, an OAuth profile with no access token yet): the refresher
+// provides those. A profile with no token source gives "" (the starter
+// config: calls wait until a token is written).
+func resolveToken(p config.Profile, getenv func(string) string) (tok string, ok bool, err error) {
 	switch {
 	case p.Token != "":
 		tok = p.Token
 	case p.TokenEnv != "":
 		tok = strings.TrimSpace(getenv(p.TokenEnv))
 		if tok == "" {
-			return "", fmt.Errorf("token_env %s is not set: %w", p.TokenEnv, errNoToken)
+			return "", false, fmt.Errorf("token_env %s is not set: %w", p.TokenEnv, errNoToken)
 		}
 	case p.TokenFile != "":
 		data, err := os.ReadFile(p.TokenFile)
 		if err != nil {
-			return "", fmt.Errorf("read token_file %s: %w", p.TokenFile, err)
+			return "", false, fmt.Errorf("read token_file %s: %w", p.TokenFile, err)
 		}
 		tok = strings.TrimSpace(string(data))
 		if tok == "" {
-			return "", fmt.Errorf("token_file %s is empty: %w", p.TokenFile, errNoToken)
+			return "", false, fmt.Errorf("token_file %s is empty: %w", p.TokenFile, errNoToken)
 		}
 	case p.OAuth != nil:
-		tok = p.OAuth.AccessToken
-		if tok == "" {
-			return "", nil
+		if p.OAuth.AccessToken == "" {
+			return "", false, nil
 		}
+		tok = p.OAuth.AccessToken
+	case len(p.TokenCommand) > 0:
+		return "", false, nil
 	default:
-		return "", nil
+		return "", true, nil
 	}
 	if strings.ContainsAny(tok, " \t\r\n\v\f") {
-		return "", fmt.Errorf("token of profile %s contains whitespace: %w", p.Name, errNoToken)
+		return "", false, fmt.Errorf("token of profile %s contains whitespace: %w", p.Name, errNoToken)
 	}
-	return tok, nil
+	return tok, true, nil
 }

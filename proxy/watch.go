@@ -46,6 +46,25 @@ func (s *Server) Watch(ctx context.Context, poll time.Duration) (<-chan error, e
 	return done, nil
 }
 
+// syncWatches adds the directories of the profiles' token files to the
+// watch, so a rotated secret is seen like a config change.
+func (s *Server) syncWatches(w *fsnotify.Watcher, watched map[string]bool) {
+	if w == nil {
+		return
+	}
+	for _, p := range s.profiles.all() {
+		tf := p.config().TokenFile
+		if tf == "" || watched[filepath.Dir(tf)] {
+			continue
+		}
+		if err := w.Add(filepath.Dir(tf)); err != nil {
+			s.log.Warn().Err(err).Str("dir", filepath.Dir(tf)).Msg("cannot watch token_file directory: use --poll")
+			continue
+		}
+		watched[filepath.Dir(tf)] = true
+	}
+}
+
 func (s *Server) watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, poll time.Duration) error {
 	var events <-chan fsnotify.Event
 	var errs <-chan error
@@ -58,6 +77,8 @@ func (s *Server) watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string,
 		defer t.Stop()
 		tick = t.C
 	}
+	watched := map[string]bool{dir: true}
+	s.syncWatches(w, watched)
 	settle := time.NewTimer(time.Hour)
 	settle.Stop()
 	defer settle.Stop()
@@ -79,8 +100,10 @@ func (s *Server) watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string,
 			s.log.Warn().Err(err).Str("dir", dir).Msg("file watch error")
 		case <-settle.C:
 			_ = s.Reload(false)
+			s.syncWatches(w, watched)
 		case <-tick:
 			_ = s.Reload(false)
+			s.syncWatches(w, watched)
 		}
 	}
 }

@@ -78,6 +78,20 @@ func FuzzSetToken(f *testing.F) {
 	f.Fuzz(checkSetToken)
 }
 
+// FuzzSetOAuthTokens checks that SetOAuthTokens never panics, never shows a
+// token in an error, and that on a config that parses it changes exactly the
+// two tokens of the profile's oauth.
+func FuzzSetOAuthTokens(f *testing.F) {
+	f.Add([]byte("oauth: {client_id: a, client_secret: b, refresh_token: c}\n"), "", "acc_new", "ref_new")
+	f.Fuzz(checkSetOAuthTokens)
+}
+
+// awkwardTokens are tokens that are awkward to write in YAML.
+func awkwardTokens() []string {
+	return []string{"ntn_x", "a'b", "a\"b", "x${Y}", "#x", "-x", "null", "~", "é", "a:b", "a: b", "[x]",
+		"{x}", "*x", "&x", "!x", "%x", "@x", "`x", "|x", ">x", "?x", ",x", "true", "0x10", "1e3", "$${", "\\"}
+}
+
 // TestSetTokenProperties runs FuzzSetToken's checks over layouts and tokens
 // that are awkward for YAML.
 func TestSetTokenProperties(t *testing.T) {
@@ -91,18 +105,18 @@ func TestSetTokenProperties(t *testing.T) {
 		"shorthand tagged":   "token: !!str old\n",
 		"shorthand block":    "token: >\n  old\n",
 		"no hint":            "listen: 127.0.0.1:1",
+		"flow top":           "{listen: '127.0.0.1:1'}",
 		"crlf":               "# token: ntn_...\r\nlisten: 127.0.0.1:1\r\n",
 		"bom":                "\xef\xbb\xbflisten: 127.0.0.1:1\n",
 		"profiles":           "profiles:\n  - name: a\n    token: x\n  - name: b\n    token: \"y\"\n    match: [m]\n",
 		"profiles flow":      "profiles: [{name: a, token: x}, {name: b, token: y}]\n",
+		"flow no source":     "profiles: [{name: a, token: x}, {name: b, match: [m]}]\n",
 		"profile no source":  "profiles:\n  - name: a\n    token: x\n  - match: [m]\n    name: b\n",
 		"profile name alone": "profiles:\n- name: b\n- name: a\n  token: x",
 	}
-	tokens := []string{"ntn_x", "a'b", "a\"b", "x${Y}", "#x", "-x", "null", "~", "é", "a:b", "a: b", "[x]",
-		"{x}", "*x", "&x", "!x", "%x", "@x", "`x", "|x", ">x", "?x", ",x", "true", "0x10", "1e3", "$${", "\\"}
 	for name, data := range layouts {
 		for _, profile := range []string{"", "b"} {
-			for _, tok := range tokens {
+			for _, tok := range awkwardTokens() {
 				t.Run(name+" takes the token "+tok+" for profile "+profile, func(t *testing.T) {
 					checkSetToken(t, []byte(data), profile, tok)
 				})
@@ -111,26 +125,88 @@ func TestSetTokenProperties(t *testing.T) {
 	}
 }
 
+// TestSetOAuthTokensProperties runs FuzzSetOAuthTokens's checks over layouts
+// and tokens that are awkward for YAML.
+func TestSetOAuthTokensProperties(t *testing.T) {
+	layouts := map[string]string{
+		"block":               "# c\noauth:\n  client_id: a\n  client_secret: b # c\n  refresh_token: r # c\n",
+		"block with access":   "oauth:\n  access_token: 'x'\n  refresh_token: \"r\"\n  client_id: a\n  client_secret: b\n",
+		"block empty access":  "oauth:\n  client_id: a\n  client_secret: b\n  refresh_token: r\n  access_token:\n",
+		"block comment after": "oauth:\n  refresh_token: r\n  # about the id\n  client_id: a\n  client_secret: b",
+		"block env":           "oauth:\n  client_id: a\n  client_secret: ${NOTION_TOKEN}\n  refresh_token: ${NOTION_TOKEN}\n",
+		"block scalar":        "oauth:\n  client_id: a\n  client_secret: b\n  refresh_token: >\n    r\n",
+		"tagged":              "oauth:\n  client_id: a\n  client_secret: b\n  refresh_token: !!str r\n",
+		"flow":                "oauth: {client_id: a, client_secret: b, refresh_token: r}  # c\n",
+		"flow lines":          "oauth: {client_id: a,\n  refresh_token: 'r',\n  client_secret: b}\n",
+		"flow top":            "{oauth: {client_id: a, client_secret: b, refresh_token: r}}",
+		"crlf bom":            "\xef\xbb\xbfoauth:\r\n  client_id: a\r\n  client_secret: b\r\n  refresh_token: r\r\n",
+		"profiles": "profiles:\n  - name: a\n    oauth:\n      client_id: a\n      client_secret: b\n      refresh_token: r\n" +
+			"  - name: b\n    oauth:\n      client_id: a2\n      client_secret: b2\n      refresh_token: r2\n    match: [m]\n",
+		"profiles flow": "profiles: [{name: a, oauth: {client_id: a, client_secret: b, refresh_token: r}}, " +
+			"{name: b, oauth: {client_id: a, client_secret: b, refresh_token: r, access_token: x}}]\n",
+		"not oauth": "profiles:\n  - name: a\n    token: x\n  - name: b\n    token_env: X\n",
+		"starter":   string(StarterConfig()),
+	}
+	for name, data := range layouts {
+		for _, profile := range []string{"", "b"} {
+			for _, tok := range awkwardTokens() {
+				t.Run(name+" takes the tokens "+tok+" for profile "+profile, func(t *testing.T) {
+					checkSetOAuthTokens(t, []byte(data), profile, tok, tok+"_r")
+					checkSetOAuthTokens(t, []byte(data), profile, "a"+tok, tok)
+				})
+			}
+		}
+	}
+}
+
 // checkSetToken is the body of FuzzSetToken.
 func checkSetToken(t *testing.T, data []byte, profile, token string) {
+	checkEdit(t, data, profile, []string{token},
+		func(data []byte) ([]byte, error) { return SetToken(data, profile, token) },
+		func(p *Profile) { p.Token = token })
+}
+
+// checkSetOAuthTokens is the body of FuzzSetOAuthTokens.
+func checkSetOAuthTokens(t *testing.T, data []byte, profile, accessToken, refreshToken string) {
+	checkEdit(t, data, profile, []string{accessToken, refreshToken},
+		func(data []byte) ([]byte, error) { return SetOAuthTokens(data, profile, accessToken, refreshToken) },
+		func(p *Profile) {
+			if p.OAuth == nil {
+				t.Fatalf("SetOAuthTokens succeeded on profile %q, which does not use oauth", p.Name)
+			}
+			p.OAuth.AccessToken, p.OAuth.RefreshToken = accessToken, refreshToken
+		})
+}
+
+// checkEdit checks one edit of a config file that sets secrets in the named
+// profile: it never modifies data, fails only with an *Error that shows none
+// of the secrets, accepts only valid secrets, and on a config that parses
+// changes exactly what apply changes in the parsed profile (and line numbers).
+func checkEdit(t *testing.T, data []byte, profile string, secrets []string,
+	edit func([]byte) ([]byte, error), apply func(*Profile)) {
+	t.Helper()
 	orig := string(data)
-	out, err := SetToken(data, profile, token)
+	out, err := edit(data)
 	if string(data) != orig {
-		t.Fatal("SetToken modified its input")
+		t.Fatal("the edit modified its input")
 	}
 	if err != nil {
 		var ce *Error
 		if !errors.As(err, &ce) {
 			t.Fatalf("error %T %q is not an *Error", err, err)
 		}
-		if len(token) >= 6 && !strings.Contains(orig, token) && !strings.Contains(profile, token) &&
-			strings.Contains(err.Error(), token) {
-			t.Fatalf("error %q shows the token", err)
+		for _, secret := range secrets {
+			if len(secret) >= 6 && !strings.Contains(orig, secret) && !strings.Contains(profile, secret) &&
+				strings.Contains(err.Error(), secret) {
+				t.Fatalf("error %q shows a secret", err)
+			}
 		}
 		return
 	}
-	if secretProblem(token) != "" {
-		t.Fatal("SetToken accepted an invalid token")
+	for _, secret := range secrets {
+		if secretProblem(secret) != "" {
+			t.Fatal("the edit accepted an invalid secret")
+		}
 	}
 	if _, _, err := decodeDocument(out); err != nil {
 		t.Fatalf("output does not decode: %v\n%s", err, out)
@@ -153,11 +229,8 @@ func checkSetToken(t *testing.T, data []byte, profile, token string) {
 	if target < 0 {
 		return // the name matched only before ${} expansion
 	}
-	if got := after.Profiles[target].Token; got != token {
-		t.Fatalf("token of profile %d = %q, want %q\n%s", target, got, token, out)
-	}
-	// Nothing but the token (and line numbers) may change.
-	before.Profiles[target].Token = token
+	// Nothing but the secrets (and line numbers) may change.
+	apply(&before.Profiles[target])
 	for i := range before.Profiles {
 		before.Profiles[i].Line = 0
 	}
@@ -165,6 +238,6 @@ func checkSetToken(t *testing.T, data []byte, profile, token string) {
 		after.Profiles[i].Line = 0
 	}
 	if !reflect.DeepEqual(before, after) {
-		t.Fatalf("config changed beyond the token:\nbefore %+v\nafter  %+v", before, after)
+		t.Fatalf("config changed beyond the edit:\n--- in ---\n%s\n--- out ---\n%s", data, out)
 	}
 }

@@ -52,6 +52,41 @@ func lines(ls ...string) string {
 	return strings.Join(ls, "\n") + "\n"
 }
 
+// sourceProfiles is a profiles list with one profile for each token source:
+// file, env, cmd, public (oauth) and inline, their source keys on lines 3,
+// 5, 7, 9 and 11.
+func sourceProfiles() string {
+	return lines(
+		"profiles:",
+		"  - name: file",
+		"    token_file: /run/secrets/notion",
+		"  - name: env",
+		"    token_env: NOTION_TOKEN",
+		"  - name: cmd",
+		"    token_command: [op, read, x]",
+		"  - name: public",
+		"    oauth: {client_id: a, client_secret: b, refresh_token: c}",
+		"  - name: inline",
+		"    token: ntn_x",
+	)
+}
+
+// checkEditError checks that err, from an edit given secrets containing
+// "SECRET", is a *Error on line whose message contains msg and no secret.
+func checkEditError(t *testing.T, err error, line int, msg string) {
+	t.Helper()
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want a *config.Error", err)
+	}
+	if ce.Line != line || !strings.Contains(ce.Msg, msg) {
+		t.Errorf("err = %q (line %d), want line %d and %q", ce.Msg, ce.Line, line, msg)
+	}
+	if strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("error shows a secret: %v", err)
+	}
+}
+
 func readFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return string(b), err

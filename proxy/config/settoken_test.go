@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
@@ -142,6 +141,17 @@ func TestSetTokenSplices(t *testing.T) {
 			want:    "profiles:\n  - {name: é, token: ntn_NEW123, match: [x]}  # flow\n",
 		},
 		{
+			name: "a flow-style top level gets the token as a last entry",
+			in:   "{listen: \"127.0.0.1:1\"}  # flow\n",
+			want: "{listen: \"127.0.0.1:1\", token: ntn_NEW123}  # flow\n",
+		},
+		{
+			name:    "a flow-style profile without a token source gets one after its name",
+			profile: "b",
+			in:      "profiles:\n  - {name: a, token: x}\n  - {name: b, match: [m]}  # b\n",
+			want:    "profiles:\n  - {name: a, token: x}\n  - {name: b, token: ntn_NEW123, match: [m]}  # b\n",
+		},
+		{
 			name: "a byte order mark is kept",
 			in:   "\xef\xbb\xbftoken: old\n",
 			want: "\xef\xbb\xbftoken: ntn_NEW123\n",
@@ -210,7 +220,7 @@ func TestSetTokenReencodesWhenItCannotSplice(t *testing.T) {
 		name string
 		in   string
 	}{
-		{"a flow-style top level is re-encoded", `{listen: "127.0.0.1:1"}` + "\n"},
+		{"a flow-style top level ending in a nested mapping is re-encoded", "{listen: \"127.0.0.1:1\", log: {level: info}} # note\n"},
 		{"a multi-line plain token is re-encoded", "token: abc\n  def\n# note\n"},
 		{"a block scalar token is re-encoded", "token: |\n  abc\n# note\n"},
 		{"a tagged token is re-encoded", "token: !!str abc # note\n"},
@@ -232,17 +242,7 @@ func TestSetTokenReencodesWhenItCannotSplice(t *testing.T) {
 }
 
 func TestSetTokenErrors(t *testing.T) {
-	profiles := lines(
-		"profiles:",
-		"  - name: file",
-		"    token_file: /run/secrets/notion",
-		"  - name: env",
-		"    token_env: NOTION_TOKEN",
-		"  - name: cmd",
-		"    token_command: [op, read, x]",
-		"  - name: public",
-		"    oauth: {client_id: a, client_secret: b, refresh_token: c}",
-	)
+	profiles := sourceProfiles()
 	tests := []struct {
 		name    string
 		in      string
@@ -256,7 +256,7 @@ func TestSetTokenErrors(t *testing.T) {
 		{"a profile using token_command is refused", profiles, "cmd", "", 7, `profile "cmd" takes its token from token_command`},
 		{"a profile using oauth is refused", profiles, "public", "", 9, `profile "public" takes its token from oauth`},
 		{"the first profile is used when no name is given", profiles, "", "", 3, "token_file"},
-		{"an unknown profile is refused with the known names", profiles, "nope", "", 0, `profile "nope" not found; the profiles are "file", "env", "cmd", "public"`},
+		{"an unknown profile is refused with the known names", profiles, "nope", "", 0, `profile "nope" not found; the profiles are "file", "env", "cmd", "public", "inline"`},
 		{"a shorthand config has only the default profile", "token: x\n", "work", "", 0, `profile "work" not found: this config has only the profile "default"`},
 		{"a shorthand token_env is refused", "token_env: X\n", "", "", 1, `profile "default" takes its token from token_env`},
 		{"an empty token is refused", "token: x\n", "", "", 0, "token is empty"},
@@ -278,16 +278,7 @@ func TestSetTokenErrors(t *testing.T) {
 				token = "ntn_SECRET"
 			}
 			_, err := SetToken([]byte(tt.in), tt.profile, token)
-			var ce *Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v, want a *config.Error", err)
-			}
-			if ce.Line != tt.line || !strings.Contains(ce.Msg, tt.msg) {
-				t.Errorf("err = %q (line %d), want line %d and %q", ce.Msg, ce.Line, tt.line, tt.msg)
-			}
-			if strings.Contains(err.Error(), "SECRET") {
-				t.Errorf("error shows the token: %v", err)
-			}
+			checkEditError(t, err, tt.line, tt.msg)
 		})
 	}
 }

@@ -20,12 +20,12 @@ type editor struct {
 	root   *yaml.Node // its top-level mapping; edited in memory into the expected tree
 }
 
-// setToken writes value (already $-escaped) as the token of t.
-func (e *editor) setToken(t tokenTarget, value string) ([]byte, bool) {
-	if t.index >= 0 {
-		return e.replace(t.mapping.Content[2*t.index+1], value)
+// set writes value (already $-escaped) into s.
+func (e *editor) set(s slot, value string) ([]byte, bool) {
+	if s.index >= 0 {
+		return e.replace(s.mapping.Content[2*s.index+1], value)
 	}
-	return e.add(t, value)
+	return e.add(s, value)
 }
 
 // replace sets the scalar val to value, keeping its quoting style where the
@@ -46,43 +46,74 @@ func (e *editor) replace(val *yaml.Node, value string) ([]byte, bool) {
 	return e.reencode()
 }
 
-// add inserts a "token:" line into t.mapping.
-func (e *editor) add(t tokenTarget, value string) ([]byte, bool) {
+// add inserts the key s.key with value into s.mapping.
+func (e *editor) add(s slot, value string) ([]byte, bool) {
 	style := yaml.Style(0)
 	if !plainSafe(value) {
 		style = yaml.DoubleQuotedStyle
 	}
-	key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "token"}
+	key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s.key}
 	val := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value, Style: style}
-	line := "token: " + scalarText(value, style)
-	m := t.mapping
-	if m.Style&yaml.FlowStyle == 0 && len(m.Content) >= 2 {
-		newline := "\n"
-		if bytes.Contains(e.data, []byte("\r\n")) {
-			newline = "\r\n"
+	m := s.mapping
+	for _, ins := range e.insertions(s, s.key+": "+scalarText(value, style)) {
+		out := splice(e.data, ins.offset, ins.offset, ins.text)
+		old := m.Content
+		m.Content = append(append(append([]*yaml.Node{}, old[:2*ins.index]...), key, val), old[2*ins.index:]...)
+		if e.matches(out) {
+			return out, true
 		}
-		for _, at := range e.insertPoints(t) {
-			text := strings.Repeat(" ", at.indent) + line + newline
-			if at.offset == len(e.data) && len(e.data) > 0 && !endsWithBreak(e.data) {
-				text = newline + text
-			}
-			out := splice(e.data, at.offset, at.offset, text)
-			index := 0 // pairs before the new line
-			for i := 0; i < len(m.Content); i += 2 {
-				if m.Content[i].Line < at.line {
-					index++
-				}
-			}
-			old := m.Content
-			m.Content = append(append(append([]*yaml.Node{}, old[:2*index]...), key, val), old[2*index:]...)
-			if e.matches(out) {
-				return out, true
-			}
-			m.Content = old
-		}
+		m.Content = old
 	}
 	m.Content = append(m.Content, key, val)
 	return e.reencode()
+}
+
+// insertion is one way to add an entry to a mapping: text inserted at byte
+// offset, which becomes the mapping's pair number index.
+type insertion struct {
+	offset int
+	text   string
+	index  int
+}
+
+// insertions lists, best first, the ways entry ("key: value") could be added
+// to s.mapping, which has at least one key: in a flow mapping, right after
+// the value of s.after (or of the last key); in a block mapping, as a line of
+// its own (see insertPoints).
+func (e *editor) insertions(s slot, entry string) []insertion {
+	m := s.mapping
+	if len(m.Content) < 2 {
+		return nil
+	}
+	if m.Style&yaml.FlowStyle != 0 {
+		at := keyIndex(m, s.after)
+		if at < 0 {
+			at = len(m.Content)/2 - 1
+		}
+		if _, end, _, ok := e.valueSpan(m.Content[2*at+1]); ok {
+			return []insertion{{offset: end, text: ", " + entry, index: at + 1}}
+		}
+		return nil
+	}
+	newline := "\n"
+	if bytes.Contains(e.data, []byte("\r\n")) {
+		newline = "\r\n"
+	}
+	var out []insertion
+	for _, at := range e.insertPoints(s) {
+		text := strings.Repeat(" ", at.indent) + entry + newline
+		if at.offset == len(e.data) && len(e.data) > 0 && !endsWithBreak(e.data) {
+			text = newline + text
+		}
+		index := 0 // pairs before the new line
+		for i := 0; i < len(m.Content); i += 2 {
+			if m.Content[i].Line < at.line {
+				index++
+			}
+		}
+		out = append(out, insertion{offset: at.offset, text: text, index: index})
+	}
+	return out
 }
 
 // insertPoint is the start of a line where a new key line may go.
@@ -92,28 +123,23 @@ type insertPoint struct {
 	indent int // spaces before the key
 }
 
-// insertPoints lists, best first, where a "token:" line could be added to
-// t.mapping (a block mapping with at least one key).
-func (e *editor) insertPoints(t tokenTarget) []insertPoint {
-	m := t.mapping
+// insertPoints lists, best first, where a line for s.key could be added to
+// s.mapping (a block mapping with at least one key).
+func (e *editor) insertPoints(s slot) []insertPoint {
+	m := s.mapping
 	first := m.Content[0]
 	var points []insertPoint
-	if t.topLevel {
-		// Just below the starter config's "# token: ntn_..." hint, then at
-		// the end of the file.
-		if li := e.hintLine(); li >= 0 {
+	if s.hint {
+		// Just below a "# token: ntn_..." hint such as the starter
+		// config's, then at the end of the file.
+		if li := e.hintLine(s.key); li >= 0 {
 			points = append(points, e.lineAfter(li, first.Column-1))
 		}
 		return append(points, insertPoint{offset: len(e.data), line: len(e.starts) + 1, indent: first.Column - 1})
 	}
-	// In a profile: on its own line before the key that follows the name,
-	// or after the name's line.
-	anchor := 0
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if resolve(m.Content[i]).Value == "name" {
-			anchor = i
-		}
-	}
+	// On its own line before the key that follows s.after, or after the
+	// line of s.after (the first key when s.after is absent).
+	anchor := 2 * max(keyIndex(m, s.after), 0)
 	for i := anchor + 2; i < len(m.Content); i += 2 {
 		k := m.Content[i]
 		if off, ok := e.offset(k.Line, k.Column); ok && onlySpaces(e.data[e.starts[k.Line-1]:off]) {
@@ -138,15 +164,15 @@ func (e *editor) lineAfter(li, indent int) insertPoint {
 }
 
 // hintLine returns the 0-based index of the first line that starts with a
-// commented-out token key ("# token: ..."), or -1.
-func (e *editor) hintLine() int {
+// commented-out key ("# token: ..."), or -1.
+func (e *editor) hintLine(key string) int {
 	for li, start := range e.starts {
 		line := e.data[start:]
 		if li+1 < len(e.starts) {
 			line = e.data[start:e.starts[li+1]]
 		}
 		rest, ok := bytes.CutPrefix(line, []byte("#"))
-		if ok && bytes.HasPrefix(bytes.TrimLeft(rest, " \t"), []byte("token:")) {
+		if ok && bytes.HasPrefix(bytes.TrimLeft(rest, " \t"), []byte(key+":")) {
 			return li
 		}
 	}
