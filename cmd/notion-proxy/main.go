@@ -97,8 +97,3 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 // shutdownGrace bounds how long calls in flight may take to finish on stop.
 const shutdownGrace = 15 * time.Second
-
-// cmdDemo is filled in by the demo issue.
-func cmdDemo(_ []string, _ io.Writer) error {
-	return errors.New("demo is not built yet")
-}
