@@ -33,6 +33,7 @@ type call struct {
 	retries        map[string]int // by reason
 	retryWaited    time.Duration
 	waitedForToken bool
+	tokenWait      time.Duration // time spent waiting for a token so far
 	waitedForRate  bool
 	replayed       bool // sent after waiting for a token
 	lastToken      string
@@ -160,9 +161,13 @@ func (s *Server) acquire(ctx context.Context, c *call) (Ticket, error) {
 	if c.oauth {
 		return Ticket{}, nil
 	}
-	t, err := c.profile.gate.Acquire(ctx, c.seq, c.rt.cfg.Pause.Timeout)
+	// pause.timeout bounds the call's whole wait, however many times a
+	// rejected new token sends it back to the queue.
+	start := s.now()
+	t, err := c.profile.gate.Acquire(ctx, c.seq, c.rt.cfg.Pause.Timeout-c.tokenWait)
 	if t.waited {
 		c.waitedForToken = true
+		c.tokenWait += s.now().Sub(start)
 	}
 	return t, err
 }
