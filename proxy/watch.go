@@ -9,8 +9,11 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// coalesceWindow is how long the watcher waits after an event for more
-// before it reloads: an editor's save is several events.
+// coalesceWindow is how long the watcher gathers events after the first
+// one of a burst before it reloads: an editor's save is several events. It
+// is a window from the first event, not a quiet period, so a file rewritten
+// without pause still reloads every coalesceWindow; an event after the
+// reload has read the file opens the next window, so no write is missed.
 const coalesceWindow = 50 * time.Millisecond
 
 // Watch reloads the config whenever its file changes, until ctx ends; the
@@ -82,6 +85,7 @@ func (s *Server) watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string,
 	settle := time.NewTimer(time.Hour)
 	settle.Stop()
 	defer settle.Stop()
+	pending := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -91,7 +95,10 @@ func (s *Server) watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string,
 				events = nil
 				continue
 			}
-			settle.Reset(coalesceWindow)
+			if !pending {
+				pending = true
+				settle.Reset(coalesceWindow)
+			}
 		case err, ok := <-errs:
 			if !ok {
 				errs = nil
@@ -99,6 +106,7 @@ func (s *Server) watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string,
 			}
 			s.log.Warn().Err(err).Str("dir", dir).Msg("file watch error")
 		case <-settle.C:
+			pending = false
 			_ = s.Reload(false)
 			s.syncWatches(w, watched)
 		case <-tick:
