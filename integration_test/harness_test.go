@@ -45,6 +45,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if code == 0 {
+		if leaks := audit.check(flagRunAll()); leaks != "" {
+			fmt.Fprintln(os.Stderr, "secret audit failed:\n"+leaks)
+			code = 1
+		}
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -103,6 +109,7 @@ func startProxyEnv(t *testing.T, dir, path string, env []string, extraArgs ...st
 		t.Fatal(err)
 	}
 	go p.readLogs(stderr)
+	audit.addProc(p)
 	t.Cleanup(func() { p.stop() })
 	line := p.waitLog("listening", 20*time.Second)
 	p.addr, _ = line["addr"].(string)
@@ -280,7 +287,10 @@ func startFake(t *testing.T, tokens ...string) (*fakenotion.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { fake.Close() })
+	t.Cleanup(func() {
+		audit.addFake(fake)
+		fake.Close()
+	})
 	caPath := filepath.Join(t.TempDir(), "fake-ca.pem")
 	if err := fake.WriteCA(caPath); err != nil {
 		t.Fatal(err)
@@ -326,6 +336,7 @@ func (p *proc) status(t *testing.T) statusBody {
 		t.Fatalf("/-/status: %d %s", code, body)
 	}
 	var st statusBody
+	audit.addText(string(body))
 	if err := json.Unmarshal(body, &st); err != nil {
 		t.Fatalf("/-/status: %v: %s", err, body)
 	}

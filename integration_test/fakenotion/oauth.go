@@ -35,6 +35,7 @@ func (s *Server) EnableOAuth(clientID, clientSecret, refreshToken string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.oauth = &oauthConfig{clientID: clientID, clientSecret: clientSecret, refreshToken: refreshToken}
+	s.secrets[refreshToken], s.secrets[clientSecret] = true, true
 }
 
 // serveOAuth answers /v1/oauth/*: client credentials first, then the body.
@@ -99,6 +100,7 @@ func (s *Server) oauthToken(c *call, body map[string]any) {
 	cfg.refreshToken = fmt.Sprintf("nrt_fakeoauth%d_%s", cfg.issued, randomHex(12))
 	refresh := cfg.refreshToken
 	s.tokens[access] = true
+	s.secrets[access], s.secrets[refresh] = true, true
 	s.refreshes++
 	s.mu.Unlock()
 

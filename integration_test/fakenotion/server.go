@@ -45,6 +45,7 @@ type Server struct {
 	mu         sync.Mutex
 	closed     bool
 	tokens     map[string]bool
+	secrets    map[string]bool // every token and refresh token ever valid
 	delay      time.Duration
 	failN      int
 	failStatus int
@@ -80,12 +81,14 @@ func Start(validTokens ...string) (*Server, error) {
 		closing:   make(chan struct{}),
 		serveDone: make(chan struct{}),
 		tokens:    map[string]bool{},
+		secrets:   map[string]bool{},
 		applied:   map[string]int{},
 		hits:      map[string]int{},
 		world:     newWorld(),
 	}
 	for _, tok := range validTokens {
 		s.tokens[tok] = true
+		s.secrets[tok] = true
 	}
 	var protocols http.Protocols
 	protocols.SetHTTP1(true) // HTTP/1.1 only, so DropNext can always hijack
@@ -167,6 +170,20 @@ func (s *Server) AddToken(tok string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tokens[tok] = true
+	s.secrets[tok] = true
+}
+
+// Secrets returns every access token and refresh token that was ever valid
+// at the fake, revoked ones included: what a test suite must never find in
+// a log. Reset does not clear it.
+func (s *Server) Secrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.secrets))
+	for tok := range s.secrets {
+		out = append(out, tok)
+	}
+	return out
 }
 
 // Revoke makes tok invalid: every later call presenting it gets Notion's
