@@ -63,6 +63,9 @@ func TestFirstRunWritesAStarterConfigAndWaitsForAToken(t *testing.T) {
 	}()
 	eventually(t, 5*time.Second, "the call to wait", func() bool { return p.status(t).Profiles[0].Waiting == 1 })
 
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
 	set := exec.Command(binary, "token", "set", "--config", path)
 	set.Stdin = strings.NewReader(tokA + "\n")
 	if out, err := set.CombinedOutput(); err != nil || strings.Contains(string(out), tokA) {
@@ -73,8 +76,11 @@ func TestFirstRunWritesAStarterConfigAndWaitsForAToken(t *testing.T) {
 		t.Fatalf("waiting call ended %d", code)
 	}
 	cfg, _ := os.ReadFile(path)
-	if !strings.Contains(string(cfg), "#") {
+	if !strings.Contains(string(cfg), "# Where Notion calls are sent.") {
 		t.Error("token set dropped the config's comments")
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
+		t.Errorf("token set changed the config's mode to %v", fi.Mode().Perm())
 	}
 	p.stop()
 	secretsIn(t, p, tokA)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -63,12 +64,18 @@ func (s *Server) serveNotion(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("request body of %d bytes is over max_body_bytes (%d)", r.ContentLength, rt.cfg.MaxBodyBytes))
 		return
 	}
-	b, err := readBody(r.Body, rt.cfg.MaxBodyBytes, "")
+	b, err := readRequestBody(w, r, rt.cfg.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		c.outcome = "body too large"
 		s.writeError(w, c, http.StatusRequestEntityTooLarge, "proxy_body_too_large",
 			fmt.Sprintf("request body is over max_body_bytes (%d)", rt.cfg.MaxBodyBytes))
+		return
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.outcome = "body stalled"
+		w.Header().Set("Connection", "close")
+		s.writeError(w, c, http.StatusRequestTimeout, "proxy_body_timeout",
+			fmt.Sprintf("request body stalled: no byte for %v", bodyIdleTimeout))
 		return
 	case err != nil:
 		c.outcome = "body unreadable"

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -68,6 +69,9 @@ type Server struct {
 	httpSrv *http.Server
 	mitmSrv *http.Server
 	mitmLn  *connListener
+	// self is the listener's address, learned in Serve, that proxy
+	// requests may not target (targets.go).
+	self atomic.Pointer[netip.AddrPort]
 	// tunnelCreds maps an intercepted *tls.Conn to the proxy credentials of
 	// the CONNECT that opened it: requests inside the tunnel carry none, but
 	// the proxy user still selects their profile.
@@ -119,24 +123,27 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	s.gp.ConnectDial = nil
 	s.gp.Tr = &http.Transport{
 		Proxy:               nil, // never chain to another proxy: no loops, no detours
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: s.refuseSelfDial}).DialContext,
 		TLSHandshakeTimeout: 10 * time.Second,
 		IdleConnTimeout:     90 * time.Second,
 	}
 	s.gp.OnRequest().HandleConnectFunc(s.onConnect)
+	s.gp.OnResponse().DoFunc(closeForwardedIfChunked)
 
 	s.mitmLn = newConnListener()
 	s.mitmSrv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveIntercepted),
 		ConnContext:       s.tunnelContext,
 		ConnState:         s.forgetTunnel,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: headerTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          errLog,
 	}
 	s.httpSrv = &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: headerTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          errLog,
 	}
@@ -145,9 +152,12 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 
 // ServeHTTP routes a request that reached the listener: CONNECT to the
 // forward proxy, absolute URIs to Notion (or another host, tunnelled or
-// refused), origin-form paths to the admin endpoints or base-URL mode.
+// refused), origin-form paths to the admin endpoints or base-URL mode. A
+// CONNECT or absolute URI with a malformed target gets 400, one naming the
+// proxy itself 403 (targets.go).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cfg := s.runtime().cfg
+	closeIfChunked(w, r)
 	isProxyRequest := r.Method == http.MethodConnect || r.URL.IsAbs()
 	isAdmin := !isProxyRequest && (strings.HasPrefix(r.URL.Path, "/-/") || r.URL.Path == "/metrics")
 	if cfg.ProxyAuth != "" && !isAdmin && !rewrite.CheckProxyAuth(r.Header, cfg.ProxyAuth) {
@@ -158,12 +168,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.Method == http.MethodConnect:
+		if s.refuseBadConnect(w, r) {
+			return
+		}
 		s.gp.ServeHTTP(w, r)
 	case r.URL.IsAbs():
 		if !strings.EqualFold(hostOnly(r.URL.Host), rewrite.NotionHost) {
 			if cfg.OtherHosts == config.OtherHostsDeny {
 				writeNotionError(w, http.StatusForbidden, "proxy_host_denied",
 					fmt.Sprintf("notion-proxy only forwards %s (other_hosts: deny)", rewrite.NotionHost))
+				return
+			}
+			if s.refuseBadForward(w, r) {
 				return
 			}
 			s.gp.ServeHTTP(w, r)
@@ -181,6 +197,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // to the Notion host.
 func (s *Server) serveIntercepted(w http.ResponseWriter, r *http.Request) {
 	r.URL.Scheme, r.URL.Host = "https", rewrite.NotionHost
+	closeIfChunked(w, r)
 	s.serveNotion(w, r)
 }
 
@@ -238,6 +255,7 @@ func (s *Server) forgetTunnel(c net.Conn, st http.ConnState) {
 // Serve accepts connections on ln until Shutdown. It returns nil after a
 // Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
+	s.learnSelf(ln.Addr())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

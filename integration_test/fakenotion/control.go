@@ -17,6 +17,7 @@ import (
 //	POST /fail?n=N&status=S&retry_after=R   FailNext(N, S, R)
 //	POST /drop?n=N                          DropNext(N)
 //	POST /cdn?n=N&status=S                  CDNErrorNext(N, S)
+//	POST /redirect?n=N&status=S&location=L  RedirectNext(N, S, L)
 //	POST /delay?d=250ms                     SetDelay(d)
 //	POST /oauth?client_id=&client_secret=&refresh_token=   EnableOAuth
 //	POST /reset                             Reset()
@@ -66,6 +67,20 @@ func (s *Server) ControlHandler() http.Handler {
 		}
 		if status, ok := intParam(w, r, "status"); ok {
 			s.CDNErrorNext(n, status)
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	mux.HandleFunc("POST /redirect", func(w http.ResponseWriter, r *http.Request) {
+		n, okN := intParam(w, r, "n")
+		if !okN {
+			return
+		}
+		status, okS := intParam(w, r, "status")
+		if !okS {
+			return
+		}
+		if location, ok := requiredParam(w, r, "location"); ok {
+			s.RedirectNext(n, status, location)
 			w.WriteHeader(http.StatusNoContent)
 		}
 	})

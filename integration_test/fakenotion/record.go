@@ -23,6 +23,8 @@ const (
 	OutcomeDropped = "dropped"
 	// OutcomeCDNError: answered by CDNErrorNext with an HTML page.
 	OutcomeCDNError = "cdn_error"
+	// OutcomeRedirected: answered by RedirectNext with a redirect.
+	OutcomeRedirected = "redirected"
 	// OutcomeCanceled: the caller went away (or the fake closed) while the
 	// answer was held back by SetDelay; nothing was applied or answered.
 	OutcomeCanceled = "canceled"
@@ -114,10 +116,10 @@ func (s *Server) Refreshes() int {
 }
 
 // Reset clears the records (Requests, Applied, Hits, Refreshes) and every
-// pending failure injection (FailNext, DropNext, CDNErrorNext) and sets the
-// delay back to 0. Tokens, the OAuth set-up and stored content (pages,
-// blocks, comments) are kept. Calls in flight during Reset are not recorded
-// further.
+// pending failure injection (FailNext, DropNext, CDNErrorNext,
+// RedirectNext) and sets the delay back to 0. Tokens, the OAuth set-up and
+// stored content (pages, blocks, comments) are kept. Calls in flight during
+// Reset are not recorded further.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,7 +128,7 @@ func (s *Server) Reset() {
 	s.applied = map[string]int{}
 	s.hits = map[string]int{}
 	s.refreshes = 0
-	s.failN, s.dropN, s.cdnN = 0, 0, 0
+	s.failN, s.dropN, s.cdnN, s.redirN = 0, 0, 0, 0
 	s.delay = 0
 }
 

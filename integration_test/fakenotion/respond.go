@@ -137,6 +137,19 @@ func (c *call) injectedError(status int, retryAfter string) {
 	c.fail(status, code, message, OutcomeInjected)
 }
 
+// redirect answers a RedirectNext redirect: status, Location exactly as
+// given, a short HTML body, no x-notion-request-id.
+func (c *call) redirect(status int, location string) {
+	page := fmt.Sprintf("<a href=%q>%s</a>.\n", location, http.StatusText(status))
+	h := c.w.Header()
+	h.Set("Location", location)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(page)))
+	c.s.finish(c.ref, status, OutcomeRedirected)
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write([]byte(page))
+}
+
 // cdnError answers like Cloudflare in front of Notion: HTML, a cf-ray, no
 // x-notion-request-id.
 func (c *call) cdnError(status int) {

@@ -3,7 +3,7 @@
 // object, x-notion-request-id, Retry-After) over real TLS on loopback, keeps
 // its own record of every request it received and every write it applied,
 // and can be told to reject tokens, fail, drop connections, answer like the
-// CDN in front of Notion, or answer slowly.
+// CDN in front of Notion, redirect, or answer slowly.
 //
 // Tests read results from the fake's record (Requests, Applied, Hits), never
 // from the code under test.
@@ -53,6 +53,9 @@ type Server struct {
 	dropN      int
 	cdnN       int
 	cdnStatus  int
+	redirN     int
+	redirStat  int
+	redirTo    string
 	requests   []Request
 	generation int // bumped by Reset, so in-flight calls stop recording
 	applied    map[string]int
@@ -228,6 +231,17 @@ func (s *Server) CDNErrorNext(n int, status int) {
 	s.cdnN, s.cdnStatus = n, status
 }
 
+// RedirectNext makes the next n calls (except /v1/oauth/*) answer status
+// (a 3xx) with a Location header of location, unchanged, the way a
+// misconfigured edge in front of Notion might. Notion itself never
+// redirects an API call. Such calls are recorded (as OutcomeRedirected)
+// but never applied. It replaces any earlier RedirectNext.
+func (s *Server) RedirectNext(n int, status int, location string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.redirN, s.redirStat, s.redirTo = n, status, location
+}
+
 // SetDelay holds back every answer (OAuth included; dropped connections
 // excepted) by d. A call whose caller goes away during the delay is
 // recorded as OutcomeCanceled and neither applied nor answered.
@@ -245,12 +259,14 @@ const (
 	injectDrop
 	injectCDN
 	injectFail
+	injectRedirect
 )
 
 // takeInjection consumes one pending injection, if any, for a call. Drops
-// come first, then CDN errors, then failures. OAuth calls are never
-// injected.
-func (s *Server) takeInjection(oauth bool) (kind injection, status int, retryAfter string) {
+// come first, then CDN errors, then failures, then redirects. text is the
+// Retry-After of a failure and the Location of a redirect. OAuth calls are
+// never injected.
+func (s *Server) takeInjection(oauth bool) (kind injection, status int, text string) {
 	if oauth {
 		return injectNone, 0, ""
 	}
@@ -266,6 +282,9 @@ func (s *Server) takeInjection(oauth bool) (kind injection, status int, retryAft
 	case s.failN > 0:
 		s.failN--
 		return injectFail, s.failStatus, s.failRetry
+	case s.redirN > 0:
+		s.redirN--
+		return injectRedirect, s.redirStat, s.redirTo
 	}
 	return injectNone, 0, ""
 }
@@ -336,7 +355,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	isOAuth := strings.HasPrefix(r.URL.Path, "/v1/oauth/")
-	kind, status, retryAfter := s.takeInjection(isOAuth)
+	kind, status, text := s.takeInjection(isOAuth)
 	if kind == injectDrop {
 		c.drop()
 		return
@@ -350,7 +369,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		c.cdnError(status)
 		return
 	case injectFail:
-		c.injectedError(status, retryAfter)
+		c.injectedError(status, text)
+		return
+	case injectRedirect:
+		c.redirect(status, text)
 		return
 	}
 	if isOAuth {
