@@ -139,9 +139,8 @@ func TestPacingSmoothsABurst(t *testing.T) {
 	if span := reqs[len(reqs)-1].Time.Sub(reqs[0].Time); span < 900*time.Millisecond {
 		t.Errorf("11 calls at 10 rps arrived within %v", span)
 	}
-	if p.countLogs("call") == 0 {
-		t.Fatal("no call lines")
-	}
+	// Each line is written once its answer is sent: wait for all of them.
+	eventually(t, 5*time.Second, "a log line for every call", func() bool { return len(callLines(p)) == calls })
 	paced := 0
 	for _, l := range p.logsWith("call") {
 		if l["waited_for_rate"] == true {
@@ -191,12 +190,16 @@ func TestRetriesAndPausesCompose(t *testing.T) {
 			t.Errorf("a send carried a different body")
 		}
 	}
+	// The call's line is written once its answer is sent: wait for it.
 	var line map[string]any
-	for _, l := range p.logsWith("call") {
-		if l["path"] == "/v1/pages" {
-			line = l
+	eventually(t, 5*time.Second, "the call's log line", func() bool {
+		for _, l := range p.logsWith("call") {
+			if l["path"] == "/v1/pages" {
+				line = l
+			}
 		}
-	}
+		return line != nil
+	})
 	b, _ := json.Marshal(line)
 	if line["waited_for_token"] != true || line["attempts"].(float64) < 3 {
 		t.Errorf("call line does not tell the story: %s", b)
