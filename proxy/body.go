@@ -29,19 +29,69 @@ type body struct {
 // readBody reads r fully. It fails with errBodyTooLarge when r holds more
 // than limit bytes, having read at most limit+1 of them.
 func readBody(r io.Reader, limit int64, spillDir string) (*body, error) {
+	return readBodySized(r, -1, limit, spillDir)
+}
+
+// firstBufferMax bounds the buffer allocated for a body before any of it
+// arrived, whatever size it announces: memory follows the bytes received.
+const firstBufferMax = 64 << 10
+
+// readBodySized is readBody for a body that announced its size (its
+// Content-Length; -1 if unknown). The announcement only sizes the buffers:
+// a body kept in memory takes what it holds (plus a byte), not a
+// doubling buffer's slack, and a body announced above spillAbove goes
+// straight to its file, never through a 1 MiB buffer of garbage. What is
+// read decides the outcome.
+func readBodySized(r io.Reader, size, limit int64, spillDir string) (*body, error) {
 	if r == nil || r == http.NoBody {
 		return &body{}, nil
 	}
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, min(limit, spillAbove)+1))
-	if err != nil {
-		return nil, fmt.Errorf("read request body: %w", err)
+	if size > spillAbove && limit > spillAbove {
+		return spillBody(r, nil, limit, spillDir)
 	}
-	if n > limit {
+	memMax := min(limit, spillAbove) // the most bytes a body may keep in memory
+	first := int64(512)
+	if size >= 0 {
+		// One byte over the size, so that the read that meets the end
+		// finds room and no second buffer is needed.
+		first = min(size+1, firstBufferMax)
+	}
+	// Never room for more than memMax+1 bytes: enough to tell a body
+	// over the limit, or one to spill.
+	buf := make([]byte, 0, min(first, memMax+1))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > memMax {
+				return spillBody(r, buf, limit, spillDir)
+			}
+			next := min(2*cap(buf), int(memMax)+1)
+			if size >= 0 && int64(len(buf)) <= size {
+				next = min(next, int(size)+1)
+			}
+			grown := make([]byte, len(buf), next)
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			if int64(len(buf)) > limit {
+				return nil, errBodyTooLarge
+			}
+			return &body{mem: buf, n: int64(len(buf))}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+	}
+}
+
+// spillBody keeps head, and the rest of r, in an unlinked temporary file.
+// It fails with errBodyTooLarge when head and r hold more than limit bytes
+// together, having read at most limit+1 of them.
+func spillBody(r io.Reader, head []byte, limit int64, spillDir string) (*body, error) {
+	if int64(len(head)) > limit {
 		return nil, errBodyTooLarge
-	}
-	if n <= spillAbove {
-		return &body{mem: buf.Bytes(), n: n}, nil
 	}
 	f, err := os.CreateTemp(spillDir, "notion-proxy-body-*")
 	if err != nil {
@@ -49,16 +99,16 @@ func readBody(r io.Reader, limit int64, spillDir string) (*body, error) {
 	}
 	_ = os.Remove(f.Name())
 	b := &body{file: f}
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	if _, err := f.Write(head); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("spill request body: %w", err)
 	}
-	rest, err := io.Copy(f, io.LimitReader(r, limit-n+1))
+	rest, err := io.Copy(f, io.LimitReader(r, limit-int64(len(head))+1))
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("read request body: %w", err)
 	}
-	b.n = n + rest
+	b.n = int64(len(head)) + rest
 	if b.n > limit {
 		b.Close()
 		return nil, errBodyTooLarge

@@ -39,8 +39,9 @@ type CA struct {
 	key   *ecdsa.PrivateKey
 	hosts []string
 
-	mu     sync.Mutex
-	leaves map[string]*tls.Certificate
+	mu      sync.Mutex
+	leaves  map[string]*tls.Certificate
+	configs map[string]*tls.Config // ServerTLSConfig's, by host
 }
 
 // LoadOrCreateCA loads the CA from dir, or generates one there (ECDSA P-256,
@@ -52,6 +53,7 @@ func LoadOrCreateCA(dir string, hosts []string) (*CA, bool, error) {
 		KeyPath:  filepath.Join(dir, CAKeyFile),
 		hosts:    hosts,
 		leaves:   make(map[string]*tls.Certificate),
+		configs:  make(map[string]*tls.Config),
 	}
 	certPEM, certErr := os.ReadFile(ca.CertPath)
 	keyPEM, keyErr := os.ReadFile(ca.KeyPath)
@@ -222,8 +224,23 @@ func (ca *CA) mint(host string) (*tls.Certificate, error) {
 
 // ServerTLSConfig returns the TLS configuration presented to programs on an
 // intercepted CONNECT to host. The certificate is chosen by SNI when the
-// client sends one for a permitted host, else for host.
+// client sends one for a permitted host, else for host. The configuration
+// is made once per host and shared by every connection (callers must not
+// modify it): besides saving work per connection, that lets a program that
+// keeps TLS sessions resume them on its next connection, skipping the
+// certificate signature.
 func (ca *CA) ServerTLSConfig(host string) *tls.Config {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	if c, ok := ca.configs[host]; ok {
+		return c
+	}
+	c := ca.newServerTLSConfig(host)
+	ca.configs[host] = c
+	return c
+}
+
+func (ca *CA) newServerTLSConfig(host string) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"http/1.1"},

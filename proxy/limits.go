@@ -50,7 +50,7 @@ func readRequestBody(w http.ResponseWriter, r *http.Request, limit int64) (*body
 		return readBody(r.Body, limit, "")
 	}
 	rc := http.NewResponseController(w)
-	b, err := readBody(idleDeadlineReader{r: r.Body, rc: rc}, limit, "")
+	b, err := readBodySized(idleDeadlineReader{r: r.Body, rc: rc}, r.ContentLength, limit, "")
 	if err == nil {
 		_ = rc.SetReadDeadline(time.Time{})
 	}

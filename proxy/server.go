@@ -113,6 +113,7 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	s.rp = &httputil.ReverseProxy{
 		Rewrite:      s.rewriteOut,
 		Transport:    roundTripperFunc(s.roundTrip),
+		BufferPool:   &bufferPool{},
 		ErrorHandler: s.proxyError,
 		ErrorLog:     errLog,
 	}
@@ -361,6 +362,7 @@ func newUpstreamTransport(caFile string) (*http.Transport, error) {
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   64,
+		MaxConnsPerHost:       64, // a burst of replays waits for a connection, not a handshake each
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
