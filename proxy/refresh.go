@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -201,20 +200,14 @@ func (s *Server) refreshOAuth(ctx context.Context, p *profile, o config.OAuth) (
 func (s *Server) persistOAuth(path, profile string, tr oauthTokenResponse) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read config %s: %w", path, err)
-	}
-	out, err := config.SetOAuthTokens(data, profile, tr.AccessToken, tr.RefreshToken)
-	if err != nil {
-		return fmt.Errorf("update config %s: %w", path, err)
-	}
-	mode := os.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	if err := WriteFileAtomic(path, out, mode); err != nil {
-		return fmt.Errorf("write config %s: %w", path, err)
-	}
-	return nil
+	return EditFile(path, nil, func(data []byte) ([]byte, error) {
+		if data == nil {
+			return nil, fmt.Errorf("config %s is gone", path)
+		}
+		out, err := config.SetOAuthTokens(data, profile, tr.AccessToken, tr.RefreshToken)
+		if err != nil {
+			return nil, fmt.Errorf("update config %s: %w", path, err)
+		}
+		return out, nil
+	})
 }

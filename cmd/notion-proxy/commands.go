@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,10 @@ func cmdCA(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "Generated a new CA.\n")
 	}
 	p, proxyURL := ca.CertPath, "http://"+listen
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("listen %q: %w", listen, err)
+	}
 	fmt.Fprintf(stdout, `CA certificate: %[1]s
 It may sign for %[3]s only (X.509 name constraints), so trusting it cannot
 expose any other site.
@@ -66,7 +71,7 @@ Trust it and use the proxy for HTTPS:
   System:  sudo cp %[1]s /usr/local/share/ca-certificates/notion-proxy.crt && sudo update-ca-certificates
 
 No CA needed: base URL http://%[6]s, or plain HTTP_PROXY=%[2]s with http://%[3]s URLs.
-`, p, proxyURL, rewrite.NotionHost, hostOnly(listen), portOnly(listen), listen)
+`, p, proxyURL, rewrite.NotionHost, host, port, listen)
 	return nil
 }
 
@@ -87,40 +92,19 @@ func cmdTokenSet(args []string, stdin io.Reader, stdout io.Writer) error {
 	if token == "" || strings.ContainsAny(token, " \t\r\n") {
 		return errors.New("stdin must hold exactly one token (no spaces)")
 	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		data = config.StarterConfig()
-	} else if err != nil {
-		return fmt.Errorf("read config %s: %w", path, err)
-	}
-	out, err := config.SetToken(data, *profile, token)
+	err = proxy.EditFile(path, config.StarterConfig(), func(data []byte) ([]byte, error) {
+		out, err := config.SetToken(data, *profile, token)
+		if err != nil {
+			return nil, fmt.Errorf("set token in %s: %w", path, err)
+		}
+		if _, err := config.Parse(out, path, os.Getenv); err != nil {
+			return nil, fmt.Errorf("config would not be valid: %w", err)
+		}
+		return out, nil
+	})
 	if err != nil {
-		return fmt.Errorf("set token in %s: %w", path, err)
-	}
-	if _, err := config.Parse(out, path, os.Getenv); err != nil {
-		return fmt.Errorf("config would not be valid: %w", err)
-	}
-	mode := os.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	if err := proxy.WriteFileAtomic(path, out, mode); err != nil {
-		return fmt.Errorf("write config %s: %w", path, err)
+		return err
 	}
 	fmt.Fprintf(stdout, "token %s written to %s\n", rewrite.Fingerprint(token), path)
 	return nil
-}
-
-func hostOnly(hostport string) string {
-	if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
-		return strings.Trim(hostport[:i], "[]")
-	}
-	return hostport
-}
-
-func portOnly(hostport string) string {
-	if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
-		return hostport[i+1:]
-	}
-	return ""
 }
