@@ -354,3 +354,20 @@ type statusBody struct {
 		LastReloadError string  `json:"last_reload_error"`
 	} `json:"profiles"`
 }
+
+// getConcurrently sends n GET /v1/users/me at once in base-URL mode and
+// fails the test for any answer but 200.
+func getConcurrently(t *testing.T, p *proc, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, body, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil); code != 200 {
+				t.Errorf("status %d %s", code, body)
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -119,17 +118,7 @@ func TestPacingSmoothsABurst(t *testing.T) {
 	fake, fakeCA := startFake(t, tokA)
 	p := startProxy(t, upstreamConfig(fake, fakeCA)+"token: "+tokA+"\nrate_limit: {rps: 10, burst: 1}\n")
 	const calls = 11
-	var wg sync.WaitGroup
-	for i := 0; i < calls; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if code, body, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil); code != 200 {
-				t.Errorf("status %d %s", code, body)
-			}
-		}()
-	}
-	wg.Wait()
+	getConcurrently(t, p, calls)
 	reqs := fake.Requests()
 	if len(reqs) != calls {
 		t.Fatalf("fake saw %d calls", len(reqs))

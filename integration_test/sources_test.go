@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -156,17 +155,7 @@ func TestOAuthRefreshIsSingleFlightAndPersisted(t *testing.T) {
 	p := startProxyAt(t, dir, cfg)
 
 	const callers = 50
-	var wg sync.WaitGroup
-	for i := 0; i < callers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if code, body, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil); code != 200 {
-				t.Errorf("status %d %s", code, body)
-			}
-		}()
-	}
-	wg.Wait()
+	getConcurrently(t, p, callers)
 	if n := fake.Refreshes(); n != 1 {
 		t.Fatalf("%d refreshes for %d waiting calls, want exactly 1", n, callers)
 	}
