@@ -265,18 +265,6 @@ func stalledPost(t *testing.T, c net.Conn, id string) <-chan rawAnswer {
 	return ch
 }
 
-// awaitAnswer waits for a raw answer, failing the test after timeout.
-func awaitAnswer(t *testing.T, what string, ch <-chan rawAnswer, timeout time.Duration) rawAnswer {
-	t.Helper()
-	select {
-	case a := <-ch:
-		return a
-	case <-time.After(timeout):
-		t.Fatalf("%s: no answer within %v", what, timeout)
-		return rawAnswer{}
-	}
-}
-
 func TestStalledBodyWhilePausedGets408(t *testing.T) {
 	t.Parallel()
 	fake, fakeCA := startFake(t, tokA, tokB)
@@ -300,7 +288,7 @@ func TestStalledBodyWhilePausedGets408(t *testing.T) {
 		t.Errorf("healthz while bodies stall: %v", r)
 	}
 	for what, ch := range stalled {
-		a := awaitAnswer(t, "a stalled body "+what, ch, bodyIdleTimeout+timeoutSlack)
+		a := await(t, "a stalled body "+what, ch, bodyIdleTimeout+timeoutSlack)
 		if a.err != nil || a.status != http.StatusRequestTimeout || a.notionCode() != "proxy_body_timeout" || !a.closed {
 			t.Errorf("a stalled body %s got %v, want 408 proxy_body_timeout and the connection closed", what, a)
 		}

@@ -76,15 +76,17 @@ func sendAsync(ctx context.Context, c *http.Client, method, u string, body []byt
 	return ch
 }
 
-// await waits for a reply, failing the test after timeout.
-func await(t *testing.T, what string, ch <-chan reply, timeout time.Duration) reply {
+// await waits for a value on ch (a reply, a raw answer), failing the test
+// after timeout.
+func await[T any](t *testing.T, what string, ch <-chan T, timeout time.Duration) T {
 	t.Helper()
 	select {
 	case r := <-ch:
 		return r
 	case <-time.After(timeout):
 		t.Fatalf("%s: no answer within %v", what, timeout)
-		return reply{}
+		var zero T
+		return zero
 	}
 }
 

@@ -254,10 +254,21 @@ func (s *Server) rejectionFor(c *call) *Answer {
 }
 
 func syntheticInvalidToken() *Answer {
-	h := make(http.Header)
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	return &Answer{Status: http.StatusUnauthorized, Header: h, Body: rewrite.InvalidTokenBody()}
+	return jsonAnswer(http.StatusUnauthorized, rewrite.InvalidTokenBody())
 }
+
+// notionError is an answer of the proxy's own in Notion's error shape.
+func notionError(status int, code, msg string) *Answer {
+	return jsonAnswer(status, rewrite.ErrorBody(status, code, msg))
+}
+
+func jsonAnswer(status int, body []byte) *Answer {
+	return &Answer{Status: status, Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Body: body}
+}
+
+// hostDeniedMsg answers proxy requests for other hosts under
+// other_hosts: deny.
+const hostDeniedMsg = "notion-proxy only forwards " + rewrite.NotionHost + " (other_hosts: deny)"
 
 // readAnswer reads a small answer whole and closes its body.
 func readAnswer(resp *http.Response) (*Answer, error) {
@@ -329,11 +340,11 @@ func (s *Server) writeError(w http.ResponseWriter, c *call, status int, code, ms
 }
 
 func writeNotionError(w http.ResponseWriter, status int, code, msg string) {
-	body := rewrite.ErrorBody(status, code, msg)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	a := notionError(status, code, msg)
+	w.Header().Set("Content-Type", a.Header.Get("Content-Type"))
+	w.Header().Set("Content-Length", strconv.Itoa(len(a.Body)))
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	_, _ = w.Write(a.Body)
 }
 
 // profileName is the call's profile name, or "" before one is chosen.

@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -37,10 +36,7 @@ func (s *Server) onConnect(host string, ctx *goproxy.ProxyCtx) (*goproxy.Connect
 		return &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: s.intercept}, host
 	}
 	if s.runtime().cfg.OtherHosts == config.OtherHostsDeny {
-		body := rewrite.ErrorBody(http.StatusForbidden, "proxy_host_denied",
-			fmt.Sprintf("notion-proxy only forwards %s (other_hosts: deny)", rewrite.NotionHost))
-		ctx.Resp = (&Answer{Status: http.StatusForbidden,
-			Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Body: body}).response(ctx.Req)
+		ctx.Resp = notionError(http.StatusForbidden, "proxy_host_denied", hostDeniedMsg).response(ctx.Req)
 		ctx.Resp.Close = true
 		s.log.Info().Str("host", hostOnly(host)).Msg("CONNECT refused (other_hosts: deny)")
 		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, host

@@ -175,8 +175,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.IsAbs():
 		if !strings.EqualFold(hostOnly(r.URL.Host), rewrite.NotionHost) {
 			if cfg.OtherHosts == config.OtherHostsDeny {
-				writeNotionError(w, http.StatusForbidden, "proxy_host_denied",
-					fmt.Sprintf("notion-proxy only forwards %s (other_hosts: deny)", rewrite.NotionHost))
+				writeNotionError(w, http.StatusForbidden, "proxy_host_denied", hostDeniedMsg)
 				return
 			}
 			if s.refuseBadForward(w, r) {
