@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,10 +49,17 @@ func rawConn(t *testing.T, p *proc) net.Conn {
 
 // tunnel opens CONNECT api.notion.com:443 and a TLS session inside it that
 // trusts the proxy's CA: a raw connection into the interception server.
-func tunnel(t *testing.T, p *proc) *tls.Conn {
+func tunnel(t *testing.T, p *proc) *tls.Conn { return tunnelAs(t, p, "") }
+
+// tunnelAs is tunnel with the CONNECT made as proxy user user ("": none).
+func tunnelAs(t *testing.T, p *proc, user string) *tls.Conn {
 	t.Helper()
 	c := rawConn(t, p)
-	if _, err := io.WriteString(c, "CONNECT api.notion.com:443 HTTP/1.1\r\nHost: api.notion.com:443\r\n\r\n"); err != nil {
+	auth := ""
+	if user != "" {
+		auth = "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":pw")) + "\r\n"
+	}
+	if _, err := io.WriteString(c, "CONNECT api.notion.com:443 HTTP/1.1\r\nHost: api.notion.com:443\r\n"+auth+"\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: http.MethodConnect})

@@ -1,14 +1,12 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -61,35 +59,51 @@ func callFrom(ctx context.Context) *call {
 // serveNotion serves one call to the Notion API: whatever way it came in,
 // r.URL.Path is the Notion path.
 func (s *Server) serveNotion(w http.ResponseWriter, r *http.Request) {
+	c, r := s.admit(w, r)
+	if c == nil {
+		return
+	}
+	// Wait for the gate here rather than inside the reverse proxy: a call
+	// that waits minutes for a token then holds no outgoing copy of itself,
+	// and its connection can be parked outside net/http (park.go).
+	t, place, err := s.join(c)
+	if place != nil {
+		if s.park(w, r, c, place) {
+			return // the parked call is finished by resume
+		}
+		t, err = s.wait(r.Context(), c, place)
+	}
+	s.forward(w, r, c, t, err)
+}
+
+// admit reads a call's body and picks its profile. It returns the call and
+// the request to forward, carrying the call in its context, or a nil call
+// when it has answered the program itself (and logged the call).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*call, *http.Request) {
 	rt := s.runtime()
 	c := &call{seq: s.seq.Add(1), start: s.now(), rt: rt, oauth: rewrite.IsOAuthEndpoint(r.URL.Path)}
-	defer s.logCall(r, c)
-
+	refuse := func(status int, outcome, code, msg string) (*call, *http.Request) {
+		c.outcome = outcome
+		s.writeError(w, c, status, code, msg)
+		s.logCall(r, c)
+		return nil, r
+	}
 	if r.ContentLength > rt.cfg.MaxBodyBytes {
-		c.outcome = "body too large"
-		s.writeError(w, c, http.StatusRequestEntityTooLarge, "proxy_body_too_large",
+		return refuse(http.StatusRequestEntityTooLarge, "body too large", "proxy_body_too_large",
 			fmt.Sprintf("request body of %d bytes is over max_body_bytes (%d)", r.ContentLength, rt.cfg.MaxBodyBytes))
-		return
 	}
 	b, err := readRequestBody(w, r, rt.cfg.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
-		c.outcome = "body too large"
-		s.writeError(w, c, http.StatusRequestEntityTooLarge, "proxy_body_too_large",
+		return refuse(http.StatusRequestEntityTooLarge, "body too large", "proxy_body_too_large",
 			fmt.Sprintf("request body is over max_body_bytes (%d)", rt.cfg.MaxBodyBytes))
-		return
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		c.outcome = "body stalled"
 		w.Header().Set("Connection", "close")
-		s.writeError(w, c, http.StatusRequestTimeout, "proxy_body_timeout",
+		return refuse(http.StatusRequestTimeout, "body stalled", "proxy_body_timeout",
 			fmt.Sprintf("request body stalled: no byte for %v", bodyIdleTimeout))
-		return
 	case err != nil:
-		c.outcome = "body unreadable"
-		s.writeError(w, c, http.StatusBadRequest, "proxy_bad_request", err.Error())
-		return
+		return refuse(http.StatusBadRequest, "body unreadable", "proxy_bad_request", err.Error())
 	}
-	defer b.Close()
 	c.body = b
 	creds := rewrite.IncomingCredentials(r.Header)
 	if tc, ok := r.Context().Value(tunnelCredsKey{}).(rewrite.Credentials); ok && creds.ProxyUser == "" {
@@ -98,13 +112,16 @@ func (s *Server) serveNotion(w http.ResponseWriter, r *http.Request) {
 	c.profile = s.profiles.sel(creds)
 
 	r.Body, r.ContentLength = b.NewReader(), b.Len()
-	ctx := context.WithValue(r.Context(), callKey{}, c)
-	// Wait for the gate here rather than inside the reverse proxy: a call
-	// that waits minutes for a token then holds a shallow stack and no
-	// outgoing copy of itself (about 6 KiB less per waiting call).
-	c.pending, c.pendingErr = s.acquire(ctx, c)
-	c.hasPending = true
-	s.rp.ServeHTTP(w, r.WithContext(ctx))
+	return c, r.WithContext(context.WithValue(r.Context(), callKey{}, c))
+}
+
+// forward sends an admitted call upstream through the reverse proxy, given
+// the gate's answer to its first attempt, and logs it.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t Ticket, err error) {
+	defer s.logCall(r, c)
+	defer c.body.Close()
+	c.pending, c.pendingErr, c.hasPending = t, err, true
+	s.rp.ServeHTTP(w, r)
 	if c.hasPending && c.pendingErr == nil {
 		// The reverse proxy refused the call before sending it: hand the
 		// ticket back, or a probe's would be held forever.
@@ -137,7 +154,9 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			if errors.Is(err, ErrPauseTimeout) || errors.Is(err, ErrQueueFull) || errors.Is(err, ErrGateClosed) {
 				c.outcome = err.Error()
-				return s.rejectionFor(c).response(req), nil
+				ans := s.rejectionFor(c)
+				c.status = ans.Status
+				return ans.response(req), nil
 			}
 			return nil, err
 		}
@@ -184,22 +203,45 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// acquire waits for the profile's gate. Notion's OAuth endpoints carry the
-// program's own Basic credentials: they are never paused and never given a
-// profile token.
+// acquire waits for the profile's gate: join, then wait if the call must.
 func (s *Server) acquire(ctx context.Context, c *call) (Ticket, error) {
-	if c.oauth {
-		return Ticket{}, nil
+	t, place, err := s.join(c)
+	if place == nil {
+		return t, err
 	}
-	// pause.timeout bounds the call's whole wait, however many times a
-	// rejected new token sends it back to the queue.
+	return s.wait(ctx, c, place)
+}
+
+// join asks the profile's gate for a ticket (Gate.Join). Notion's OAuth
+// endpoints carry the program's own Basic credentials: they are never
+// paused and never given a profile token.
+func (s *Server) join(c *call) (Ticket, *Place, error) {
+	if c.oauth {
+		return Ticket{}, nil, nil
+	}
+	return c.profile.gate.Join(c.seq)
+}
+
+// wait waits at place for the call's ticket.
+func (s *Server) wait(ctx context.Context, c *call, place *Place) (Ticket, error) {
 	start := s.now()
-	t, err := c.profile.gate.Acquire(ctx, c.seq, c.rt.cfg.Pause.Timeout-c.tokenWait)
+	t, err := place.Wait(ctx, c.waitLeft())
+	c.noteWait(t, s.now().Sub(start))
+	return t, err
+}
+
+// waitLeft is how much longer the call may wait for a token: pause.timeout
+// bounds its whole wait, however many times a rejected new token sends it
+// back to the queue.
+func (c *call) waitLeft() time.Duration { return c.rt.cfg.Pause.Timeout - c.tokenWait }
+
+// noteWait counts d, the time the call spent at its place in the queue,
+// if it did wait there.
+func (c *call) noteWait(t Ticket, d time.Duration) {
 	if t.waited {
 		c.waitedForToken = true
-		c.tokenWait += s.now().Sub(start)
+		c.tokenWait += d
 	}
-	return t, err
 }
 
 // report tells the profile's gate how a send went (not for OAuth calls).
@@ -253,50 +295,6 @@ func (s *Server) rejectionFor(c *call) *Answer {
 	return syntheticInvalidToken()
 }
 
-func syntheticInvalidToken() *Answer {
-	return jsonAnswer(http.StatusUnauthorized, rewrite.InvalidTokenBody())
-}
-
-// notionError is an answer of the proxy's own in Notion's error shape.
-func notionError(status int, code, msg string) *Answer {
-	return jsonAnswer(status, rewrite.ErrorBody(status, code, msg))
-}
-
-func jsonAnswer(status int, body []byte) *Answer {
-	return &Answer{Status: status, Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Body: body}
-}
-
-// hostDeniedMsg answers proxy requests for other hosts under
-// other_hosts: deny.
-const hostDeniedMsg = "notion-proxy only forwards " + rewrite.NotionHost + " (other_hosts: deny)"
-
-// readAnswer reads a small answer whole and closes its body.
-func readAnswer(resp *http.Response) (*Answer, error) {
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
-	if err != nil {
-		return nil, fmt.Errorf("read %d answer: %w", resp.StatusCode, err)
-	}
-	return &Answer{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
-}
-
-// response turns a kept answer back into a response for req.
-func (a *Answer) response(req *http.Request) *http.Response {
-	h := a.Header.Clone()
-	h.Set("Content-Length", strconv.Itoa(len(a.Body)))
-	return &http.Response{
-		Status:        fmt.Sprintf("%d %s", a.Status, http.StatusText(a.Status)),
-		StatusCode:    a.Status,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(a.Body)),
-		ContentLength: int64(len(a.Body)),
-		Request:       req,
-	}
-}
-
 // copyBufferSize is the size of the buffers answers are copied through.
 const copyBufferSize = 32 << 10
 
@@ -337,14 +335,6 @@ func (s *Server) writeError(w http.ResponseWriter, c *call, status int, code, ms
 		c.status = status
 	}
 	writeNotionError(w, status, code, msg)
-}
-
-func writeNotionError(w http.ResponseWriter, status int, code, msg string) {
-	a := notionError(status, code, msg)
-	w.Header().Set("Content-Type", a.Header.Get("Content-Type"))
-	w.Header().Set("Content-Length", strconv.Itoa(len(a.Body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(a.Body)
 }
 
 // profileName is the call's profile name, or "" before one is chosen.

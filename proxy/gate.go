@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -93,14 +92,6 @@ type Ticket struct {
 	waited bool // the call queued before getting it
 }
 
-// Answer is a complete upstream answer, kept so that a call that gives up
-// waiting gets exactly what Notion said.
-type Answer struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
 // GateEvent tells the gate's owner about a transition, outside the gate's
 // lock. Exactly one of Paused and Resumed is true.
 type GateEvent struct {
@@ -124,6 +115,7 @@ type waiter struct {
 	err     error // set instead of ticket when the gate closes
 	seq     uint64
 	ready   chan struct{}
+	wake    func() // Place.Notify's
 	ticket  Ticket
 	granted bool
 }
@@ -142,25 +134,33 @@ func NewGate(token string, maxQueued int, now func() time.Time, notify func(Gate
 // while the gate is paused. seq is the call's arrival sequence number: waiting
 // calls are released oldest first. It gives up with ErrPauseTimeout after
 // maxWait, with ctx.Err() when ctx ends, and at once with ErrQueueFull when
-// the queue is full.
+// the queue is full. It is Join followed, when the call must wait, by
+// Place.Wait.
 func (g *Gate) Acquire(ctx context.Context, seq uint64, maxWait time.Duration) (Ticket, error) {
+	t, place, err := g.Join(seq)
+	if place == nil {
+		return t, err
+	}
+	return place.Wait(ctx, maxWait)
+}
+
+// Join is the first half of Acquire: it returns a ticket (or ErrQueueFull,
+// ErrGateClosed) when the gate answers at once, or the call's Place in the
+// queue when it must wait. The call holds its place, in arrival order,
+// until Place.Wait returns.
+func (g *Gate) Join(seq uint64) (Ticket, *Place, error) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	switch {
 	case g.closed && g.state != gateOpen:
-		g.mu.Unlock()
-		return Ticket{}, ErrGateClosed
+		return Ticket{}, nil, ErrGateClosed
 	case g.state == gateOpen:
-		t := Ticket{Token: g.token}
-		g.mu.Unlock()
-		return t, nil
+		return Ticket{Token: g.token}, nil, nil
 	case g.state == gateProbing && !g.probeOut && len(g.queue) == 0:
 		g.probeOut = true
-		t := Ticket{Token: g.token, probe: true}
-		g.mu.Unlock()
-		return t, nil
+		return Ticket{Token: g.token, probe: true}, nil, nil
 	case len(g.queue) >= g.maxQueued:
-		g.mu.Unlock()
-		return Ticket{}, ErrQueueFull
+		return Ticket{}, nil, ErrQueueFull
 	}
 	w := &waiter{seq: seq, ready: make(chan struct{})}
 	i := sort.Search(len(g.queue), func(i int) bool { return g.queue[i].seq > seq })
@@ -168,19 +168,59 @@ func (g *Gate) Acquire(ctx context.Context, seq uint64, maxWait time.Duration) (
 	copy(g.queue[i+1:], g.queue[i:])
 	g.queue[i] = w
 	g.dispatch()
-	g.mu.Unlock()
+	return Ticket{}, &Place{g: g, w: w}, nil
+}
 
+// Place is a call's place in a paused gate's queue, from Join.
+type Place struct {
+	g *Gate
+	w *waiter
+}
+
+// Wait waits for the place's ticket, as Acquire does. A place is waited
+// for once, by Wait or by Notify and Poll.
+func (p *Place) Wait(ctx context.Context, maxWait time.Duration) (Ticket, error) {
 	timer := time.NewTimer(maxWait)
 	defer timer.Stop()
-	var err error
 	select {
-	case <-w.ready:
-		return w.ticket, w.err
+	case <-p.w.ready:
+		return p.w.ticket, p.w.err
 	case <-ctx.Done():
-		err = ctx.Err()
+		return p.leave(ctx.Err())
 	case <-timer.C:
-		err = ErrPauseTimeout
+		return p.leave(ErrPauseTimeout)
 	}
+}
+
+// Notify arranges for wake to be called once the gate has answered the
+// place, at once if it already has. wake is called with the gate's lock
+// held: it must not block, nor call the gate.
+func (p *Place) Notify(wake func()) {
+	p.g.mu.Lock()
+	defer p.g.mu.Unlock()
+	if p.w.granted {
+		wake()
+		return
+	}
+	p.w.wake = wake
+}
+
+// Poll returns the gate's answer if it has answered the place; if not, it
+// gives the place up and returns err.
+func (p *Place) Poll(err error) (Ticket, error) {
+	g, w := p.g, p.w
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if w.granted {
+		return w.ticket, w.err
+	}
+	g.remove(w)
+	return Ticket{waited: true}, err
+}
+
+// leave gives the place up after Wait stopped waiting with err.
+func (p *Place) leave(err error) (Ticket, error) {
+	g, w := p.g, p.w
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !w.granted {
@@ -320,6 +360,15 @@ func (g *Gate) dispatch() {
 
 func (g *Gate) grant(w *waiter, probe bool) {
 	w.ticket, w.granted = Ticket{Token: g.token, probe: probe, waited: true}, true
+	w.answered()
+}
+
+// answered wakes the waiter, which has its ticket or error. Called with
+// mu held. wake comes first: whoever sees ready closed sees its effect.
+func (w *waiter) answered() {
+	if w.wake != nil {
+		w.wake()
+	}
 	close(w.ready)
 }
 
@@ -347,7 +396,7 @@ func (g *Gate) Close() {
 	g.closed = true
 	for _, w := range g.queue {
 		w.err, w.granted, w.ticket.waited = ErrGateClosed, true, true
-		close(w.ready)
+		w.answered()
 	}
 	clear(g.queue)
 	g.queue = g.queue[:0]

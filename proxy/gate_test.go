@@ -316,3 +316,61 @@ func TestGateManyWaitersAndARacingReload(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinNotifyAndPoll(t *testing.T) {
+	t.Run("an open gate answers Join at once, with no place", func(t *testing.T) {
+		g, _ := newTestGate("tok", 10)
+		tk, place, err := g.Join(1)
+		if place != nil || err != nil || tk.Token != "tok" {
+			t.Fatalf("Join = %+v, %v, %v", tk, place, err)
+		}
+	})
+	t.Run("a paused gate gives a place; Notify wakes when the probe is granted", func(t *testing.T) {
+		g, _ := newTestGate("", 10)
+		_, place, err := g.Join(1)
+		if place == nil || err != nil {
+			t.Fatalf("Join on a paused gate: place %v, err %v", place, err)
+		}
+		woken := make(chan struct{})
+		place.Notify(func() { close(woken) })
+		select {
+		case <-woken:
+			t.Fatal("woken while paused")
+		default:
+		}
+		g.SetToken("new")
+		<-woken
+		tk, err := place.Poll(ErrPauseTimeout)
+		if err != nil || tk.Token != "new" || !tk.probe || !tk.waited {
+			t.Fatalf("Poll after the grant = %+v, %v", tk, err)
+		}
+	})
+	t.Run("Notify on a place already answered wakes at once", func(t *testing.T) {
+		g, _ := newTestGate("", 10)
+		_, place, _ := g.Join(1)
+		g.Close()
+		called := false
+		place.Notify(func() { called = true })
+		if !called {
+			t.Fatal("not woken")
+		}
+		if _, err := place.Poll(ErrPauseTimeout); !errors.Is(err, ErrGateClosed) {
+			t.Fatalf("Poll after Close: %v", err)
+		}
+	})
+	t.Run("Poll before an answer gives the place up", func(t *testing.T) {
+		g, _ := newTestGate("", 10)
+		_, first, _ := g.Join(1)
+		_, second, _ := g.Join(2)
+		if _, err := first.Poll(context.Canceled); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Poll = %v, want the error given", err)
+		}
+		if n := g.Status().Waiting; n != 1 {
+			t.Fatalf("waiting after Poll: %d, want 1", n)
+		}
+		g.SetToken("new") // the probe goes to the next oldest: second
+		if tk, err := second.Wait(context.Background(), time.Second); err != nil || !tk.probe {
+			t.Fatalf("second = %+v, %v, want the probe", tk, err)
+		}
+	})
+}

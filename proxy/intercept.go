@@ -24,6 +24,9 @@ import (
 // serveIntercepted serves the requests read from an intercepted TLS tunnel
 // to the Notion host.
 func (s *Server) serveIntercepted(w http.ResponseWriter, r *http.Request) {
+	if s.resume(w, r) {
+		return
+	}
 	r.URL.Scheme, r.URL.Host = "https", rewrite.NotionHost
 	closeIfChunked(w, r)
 	s.serveNotion(w, r)

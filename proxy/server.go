@@ -68,6 +68,13 @@ type Server struct {
 	httpSrv *http.Server
 	mitmSrv *http.Server
 	mitmLn  *connListener
+	// Parked calls' connections go back to their server through these
+	// (park.go); parkedCalls counts the calls parked.
+	httpResumeLn *connListener
+	mitmResumeLn *connListener
+	parkMu       sync.Mutex
+	parkClosed   bool
+	parkedCalls  sync.WaitGroup
 	// self is the listener's address, learned in Serve, that proxy
 	// requests may not target (targets.go).
 	self atomic.Pointer[netip.AddrPort]
@@ -133,15 +140,17 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	s.mitmLn = newConnListener()
 	s.mitmSrv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveIntercepted),
-		ConnContext:       s.tunnelContext,
+		ConnContext:       s.connContext,
 		ConnState:         s.forgetTunnel,
 		ReadHeaderTimeout: headerTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          errLog,
 	}
+	s.httpResumeLn, s.mitmResumeLn = newConnListener(), newConnListener()
 	s.httpSrv = &http.Server{
 		Handler:           s,
+		ConnContext:       s.connContext,
 		ReadHeaderTimeout: headerTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
@@ -156,6 +165,9 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 // CONNECT or absolute URI with a malformed target gets 400, one naming the
 // proxy itself 403 (targets.go).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.resume(w, r) {
+		return
+	}
 	cfg := s.runtime().cfg
 	closeIfChunked(w, r)
 	isProxyRequest := r.Method == http.MethodConnect || r.URL.IsAbs()
@@ -196,14 +208,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
 	s.learnSelf(ln.Addr())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = s.mitmSrv.Serve(s.mitmLn)
-	}()
+	var others sync.WaitGroup
+	for _, o := range []struct {
+		srv *http.Server
+		ln  *connListener
+	}{{s.mitmSrv, s.mitmLn}, {s.mitmSrv, s.mitmResumeLn}, {s.httpSrv, s.httpResumeLn}} {
+		others.Go(func() { _ = o.srv.Serve(o.ln) })
+	}
 	err := s.httpSrv.Serve(ln)
-	s.mitmLn.Close()
-	<-done
+	for _, l := range []*connListener{s.mitmLn, s.mitmResumeLn, s.httpResumeLn} {
+		l.Close()
+	}
+	others.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -217,6 +233,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, p := range s.profiles.all() {
 		p.gate.Close()
 	}
+	s.closeParking(ctx)
 	err := s.httpSrv.Shutdown(ctx)
 	s.bg.Wait()
 	if err2 := s.mitmSrv.Shutdown(ctx); err == nil {

@@ -1,0 +1,75 @@
+package proxy
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/notion-proxy/notion-proxy/rewrite"
+)
+
+// Answers the proxy keeps or makes itself: Notion's invalid-token answer
+// kept for calls that give up waiting, and the proxy's own errors, all in
+// Notion's error shape (SPEC §10).
+
+// Answer is a complete upstream answer, kept so that a call that gives up
+// waiting gets exactly what Notion said.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func syntheticInvalidToken() *Answer {
+	return jsonAnswer(http.StatusUnauthorized, rewrite.InvalidTokenBody())
+}
+
+// notionError is an answer of the proxy's own in Notion's error shape.
+func notionError(status int, code, msg string) *Answer {
+	return jsonAnswer(status, rewrite.ErrorBody(status, code, msg))
+}
+
+func jsonAnswer(status int, body []byte) *Answer {
+	return &Answer{Status: status, Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Body: body}
+}
+
+// hostDeniedMsg answers proxy requests for other hosts under
+// other_hosts: deny.
+const hostDeniedMsg = "notion-proxy only forwards " + rewrite.NotionHost + " (other_hosts: deny)"
+
+// readAnswer reads a small answer whole and closes its body.
+func readAnswer(resp *http.Response) (*Answer, error) {
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		return nil, fmt.Errorf("read %d answer: %w", resp.StatusCode, err)
+	}
+	return &Answer{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+}
+
+// response turns a kept answer back into a response for req.
+func (a *Answer) response(req *http.Request) *http.Response {
+	h := a.Header.Clone()
+	h.Set("Content-Length", strconv.Itoa(len(a.Body)))
+	return &http.Response{
+		Status:        fmt.Sprintf("%d %s", a.Status, http.StatusText(a.Status)),
+		StatusCode:    a.Status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          io.NopCloser(bytes.NewReader(a.Body)),
+		ContentLength: int64(len(a.Body)),
+		Request:       req,
+	}
+}
+
+func writeNotionError(w http.ResponseWriter, status int, code, msg string) {
+	a := notionError(status, code, msg)
+	w.Header().Set("Content-Type", a.Header.Get("Content-Type"))
+	w.Header().Set("Content-Length", strconv.Itoa(len(a.Body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(a.Body)
+}
