@@ -253,12 +253,17 @@ func (c *call) report(t Ticket, v Verdict, ans *Answer) {
 
 // send makes one attempt with token ("" = keep the program's Authorization).
 func (s *Server) send(req *http.Request, c *call, token string) (*http.Response, error) {
-	// A shallow copy with a header of its own is enough: Apply rewrites
-	// only the header, every attempt starts from the program's, and a
-	// transport never modifies the rest of a request.
-	out := new(http.Request)
-	*out = *req
-	out.Header = req.Header.Clone()
+	// req is the reverse proxy's own copy of the program's request: the
+	// first attempt rewrites it in place. A later attempt gets a shallow
+	// copy with a header of its own, since a transport may still read an
+	// earlier attempt's after answering it; Apply gives the same header
+	// whether it starts from the program's or from an earlier attempt's.
+	out := req
+	if c.attempts > 0 {
+		out = new(http.Request)
+		*out = *req
+		out.Header = req.Header.Clone()
+	}
 	out.Body, out.ContentLength = c.body.NewReader(), c.body.Len()
 	out.GetBody = func() (io.ReadCloser, error) { return c.body.NewReader(), nil }
 	if token != "" {
@@ -366,7 +371,7 @@ func (s *Server) logCall(r *http.Request, c *call) {
 		ev = ev.Str("profile", c.profile.name)
 	}
 	if c.lastToken != "" {
-		ev = ev.Str("token", rewrite.Fingerprint(c.lastToken))
+		ev = ev.Str("token", c.profile.fingerprint(c.lastToken))
 	}
 	if c.requestID != "" {
 		ev = ev.Str("notion_request_id", c.requestID)

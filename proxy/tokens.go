@@ -22,10 +22,22 @@ type profile struct {
 	gate       *Gate
 	limiter    atomic.Pointer[rate.Limiter] // nil: no pacing
 	refreshing atomic.Bool                  // a token refresher runs
+	lastPrint  atomic.Pointer[[2]string]    // token, fingerprint: the last one logged
 
 	mu          sync.Mutex
 	cfg         config.Profile
 	lastFileErr string
+}
+
+// fingerprint is rewrite.Fingerprint(tok), remembered for the token the
+// profile's calls last logged (a hash per call otherwise).
+func (p *profile) fingerprint(tok string) string {
+	if last := p.lastPrint.Load(); last != nil && last[0] == tok {
+		return last[1]
+	}
+	fp := rewrite.Fingerprint(tok)
+	p.lastPrint.Store(&[2]string{tok, fp})
+	return fp
 }
 
 // noteFileError records the token_file error now ("" = none) and reports

@@ -44,7 +44,10 @@ func cmdRun(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger, err := proxy.NewLogger(stderr, cfg.Log)
+	// Log lines are batched: under load, one write for many calls' lines.
+	out := proxy.NewBatchWriter(stderr)
+	defer out.Close()
+	logger, err := proxy.NewLogger(out, cfg.Log)
 	if err != nil {
 		return err
 	}
@@ -71,7 +74,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 		return err
 	}
 	addr := ln.Addr().String()
-	printWelcome(stderr, addr, path, ca.CertPath, created, caCreated)
+	printWelcome(out, addr, path, ca.CertPath, created, caCreated)
 	logger.Info().Str("addr", addr).Str("config", path).Str("ca", ca.CertPath).Msg("listening")
 
 	serveDone := make(chan error, 1)
