@@ -6,6 +6,8 @@
 //     through notion-proxy's three ways in, a bare goproxy MITM (./bareproxy)
 //     and mitmproxy, with keep-alive and with a new connection per call,
 //     each also as a ratio to direct;
+//   - the same with the fake answering after a delay (-slow-upstream), as
+//     Notion does, where the CPUs are not saturated;
 //   - added latency at a steady, moderate load (-paced-rate);
 //   - resume latency: 1,000 paused calls replayed after a token rename;
 //   - memory per waiting call: RSS with 10,000 paused calls of small
@@ -42,19 +44,20 @@ import (
 
 // options are the command-line flags.
 type options struct {
-	duration    time.Duration
-	warmup      time.Duration
-	concurrency int
-	sections    map[string]bool
-	waiting     int
-	resume      int
-	reloads     int
-	mitmdump    string
-	keep        bool
-	subjects    string
-	rounds      int
-	pacedRate   float64
-	proxyBin    string
+	duration     time.Duration
+	warmup       time.Duration
+	concurrency  int
+	sections     map[string]bool
+	waiting      int
+	resume       int
+	reloads      int
+	mitmdump     string
+	keep         bool
+	subjects     string
+	rounds       int
+	pacedRate    float64
+	slowUpstream time.Duration
+	proxyBin     string
 }
 
 func main() {
@@ -64,6 +67,7 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent callers in the throughput rows")
 	flag.IntVar(&o.rounds, "rounds", 1, "run every throughput row this many times and report the median")
 	flag.Float64Var(&o.pacedRate, "paced-rate", 500, "calls/s of the steady-load latency rows (0: none)")
+	flag.DurationVar(&o.slowUpstream, "slow-upstream", 5*time.Millisecond, "the fake's answer delay in the slow-upstream throughput rows (0: none)")
 	run := flag.String("run", "throughput,resume,memory,reload", "sections to run (comma-separated)")
 	flag.IntVar(&o.waiting, "waiting", 10000, "paused calls with small bodies in the memory section")
 	flag.IntVar(&o.resume, "resume", 1000, "paused calls in the resume section")
