@@ -232,6 +232,8 @@ func printThroughput(o options, rows []*row) {
 			if np := find(slow, "notion-proxy, "+mode); np != nil {
 				check(fmt.Sprintf("%s, %s: throughput ≥ 0.7× direct", mode, slow), np.rate()/ds.rate() >= 0.7,
 					fmt.Sprintf("%.2f×", np.rate()/ds.rate()))
+				check(fmt.Sprintf("%s, %s: added p99 < 1 ms", mode, slow), np.p99-ds.p99 < time.Millisecond,
+					ms(np.p99-ds.p99))
 			}
 		}
 	}
