@@ -145,3 +145,51 @@ func TestProfilesPauseIndependently(t *testing.T) {
 	}
 	secretsIn(t, p, tokA, tokB, tokC)
 }
+
+// TestRemovingAProfileAnswersItsWaitingCalls: a reload that removes a
+// paused profile answers its waiting calls with their 401 at once, rather
+// than sending them with another profile's token or leaving them until
+// pause.timeout; the name added back later starts afresh.
+func TestRemovingAProfileAnswersItsWaitingCalls(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA, tokB, tokC)
+	p := startProxy(t, twoProfiles(fake, fakeCA, tokA, tokB))
+	fake.Revoke(tokB)
+	beta := func(id string) map[string]string {
+		h := callHeader(id)
+		h["Authorization"] = "Bearer beta-key"
+		return h
+	}
+	// The first call is rejected and waits inside the proxy; the second
+	// arrives paused and waits parked.
+	var waiting []<-chan reply
+	for i, id := range []string{"beta-rejected", "beta-parked"} {
+		waiting = append(waiting, sendAsync(context.Background(), p.baseClient(), "POST", p.baseURL()+"/v1/pages", pageBody(id), beta(id)))
+		p.waitProfile(t, "beta", "the calls waiting", pausedWith(i+1))
+	}
+
+	alphaOnly := "listen: 127.0.0.1:0\n" + upstreamConfig(fake, fakeCA) +
+		"profiles:\n  - name: alpha\n    token: " + tokA + "\n    match: [alpha-key]\n"
+	writeAtomic(t, p.cfgPath, []byte(alphaOnly))
+	for i, id := range []string{"beta-rejected", "beta-parked"} {
+		checkOriginal401(t, id, await(t, id, waiting[i], 5*time.Second))
+	}
+	p.waitLog("profile removed from the config", 5*time.Second)
+	if n := len(withID(fake, "beta-parked")); n != 0 {
+		t.Errorf("the fake saw the parked call of the removed profile %d times", n)
+	}
+	if st := p.status(t); len(st.Profiles) != 1 || st.Profiles[0].Name != "alpha" {
+		t.Errorf("/-/status after the removal: %+v", st.Profiles)
+	}
+
+	writeAtomic(t, p.cfgPath, []byte(twoProfiles(fake, fakeCA, tokA, tokC)))
+	eventually(t, 5*time.Second, "the profile to be back", func() bool { return len(p.status(t).Profiles) == 2 })
+	p.waitProfile(t, "beta", "back, open", isOK)
+	if r := send(context.Background(), p.baseClient(), "POST", p.baseURL()+"/v1/pages", pageBody("beta-back"), beta("beta-back")); r.err != nil || r.code != 200 {
+		t.Fatalf("a call of the profile added back: %v", r)
+	}
+	if got := lastSeenToken(fake, "beta-back"); got != tokC {
+		t.Errorf("the profile added back did not use its new token")
+	}
+	p.stop()
+	secretsIn(t, p, tokA, tokB, tokC)
+}

@@ -54,8 +54,8 @@ type Gate struct {
 	pausedSince time.Time
 	probeOut    bool
 	queue       []*waiter
-	closed      bool
-	replayed    int // calls released from the queue in this pause episode
+	closed      error // why the gate was closed (nil: open for business)
+	replayed    int   // calls released from the queue in this pause episode
 }
 
 type gateState int
@@ -109,6 +109,8 @@ var (
 	ErrQueueFull    = errors.New("too many calls waiting for a token")
 	ErrPauseTimeout = errors.New("gave up waiting for a new token")
 	ErrGateClosed   = errors.New("proxy is shutting down")
+	// ErrProfileRemoved: a reload removed the call's profile.
+	ErrProfileRemoved = errors.New("profile removed from the config")
 )
 
 type waiter struct {
@@ -145,15 +147,15 @@ func (g *Gate) Acquire(ctx context.Context, seq uint64, maxWait time.Duration) (
 }
 
 // Join is the first half of Acquire: it returns a ticket (or ErrQueueFull,
-// ErrGateClosed) when the gate answers at once, or the call's Place in the
+// or the error the gate was closed with) when the gate answers at once, or the call's Place in the
 // queue when it must wait. The call holds its place, in arrival order,
 // until Place.Wait returns.
 func (g *Gate) Join(seq uint64) (Ticket, *Place, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {
-	case g.closed && g.state != gateOpen:
-		return Ticket{}, nil, ErrGateClosed
+	case g.closed != nil && g.state != gateOpen:
+		return Ticket{}, nil, g.closed
 	case g.state == gateOpen:
 		return Ticket{Token: g.token}, nil, nil
 	case g.state == gateProbing && !g.probeOut && len(g.queue) == 0:
@@ -394,15 +396,16 @@ func (g *Gate) emit(ev *GateEvent) {
 	}
 }
 
-// Close answers every waiting call with ErrGateClosed, and every later
+// Close answers every waiting call with err (ErrGateClosed at shutdown,
+// ErrProfileRemoved when a reload removed the profile), and every later
 // Acquire while paused too. An open gate keeps granting: calls in flight
 // finish during a graceful shutdown.
-func (g *Gate) Close() {
+func (g *Gate) Close(err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.closed = true
+	g.closed = err
 	for _, w := range g.queue {
-		w.err, w.granted, w.ticket.waited = ErrGateClosed, true, true
+		w.err, w.granted, w.ticket.waited = err, true, true
 		w.answered()
 	}
 	clear(g.queue)

@@ -245,7 +245,7 @@ func TestGateGivingUp(t *testing.T) {
 		g, _ := newTestGate("", 10)
 		a := acquireAsync(g, context.Background(), 1, time.Minute)
 		waitFor(t, "queued", func() bool { return g.Status().Waiting == 1 })
-		g.Close()
+		g.Close(ErrGateClosed)
 		if got := recv(t, a); !errors.Is(got.err, ErrGateClosed) {
 			t.Fatalf("err %v", got.err)
 		}
@@ -348,7 +348,7 @@ func TestJoinNotifyAndPoll(t *testing.T) {
 	t.Run("Notify on a place already answered wakes at once", func(t *testing.T) {
 		g, _ := newTestGate("", 10)
 		_, place, _ := g.Join(1)
-		g.Close()
+		g.Close(ErrGateClosed)
 		called := false
 		place.Notify(func() { called = true })
 		if !called {

@@ -231,7 +231,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.bgCancel()
 	for _, p := range s.profiles.all() {
-		p.gate.Close()
+		p.gate.Close(ErrGateClosed)
 	}
 	s.closeParking(ctx)
 	err := s.httpSrv.Shutdown(ctx)
@@ -272,7 +272,14 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 	}
 	s.rt.Store(rt)
-	s.profiles.update(cfg, tokens)
+	for _, p := range s.profiles.update(cfg, tokens) {
+		// Its waiting calls cannot be sent with another profile's token
+		// (another workspace, perhaps): they get their 401 now.
+		waiting := p.gate.Status().Waiting
+		p.gate.Close(ErrProfileRemoved)
+		s.log.Warn().Str("profile", p.name).Int("waiting", waiting).
+			Msg("profile removed from the config: its waiting calls get their 401")
+	}
 	for _, p := range s.profiles.all() {
 		if p.gate.Status().Token == "" {
 			s.startRefresh(p) // token_command and OAuth profiles get their first token

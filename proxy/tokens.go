@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -143,8 +144,9 @@ func (ps *profiles) all() []*profile {
 
 // update installs the profiles of cfg and their current tokens. tokens maps
 // a profile name to its resolved token; a profile missing from tokens keeps
-// the token its gate holds.
-func (ps *profiles) update(cfg *config.Config, tokens map[string]string) {
+// the token its gate holds. It returns the profiles cfg no longer has: the
+// caller closes their gates.
+func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*profile {
 	ps.mu.Lock()
 	list := make([]*profile, 0, len(cfg.Profiles))
 	match := make(map[string]*profile)
@@ -168,6 +170,13 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) {
 			}
 		}
 	}
+	var removed []*profile
+	for name, p := range ps.byName {
+		if !slices.Contains(list, p) {
+			delete(ps.byName, name)
+			removed = append(removed, p)
+		}
+	}
 	ps.list, ps.match = list, match
 	ps.mu.Unlock()
 	for _, p := range list {
@@ -175,6 +184,7 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) {
 			p.gate.SetToken(tok)
 		}
 	}
+	return removed
 }
 
 // errNoToken marks a token source that holds no usable token right now.
