@@ -152,8 +152,7 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			t, err = s.acquire(ctx, c)
 		}
 		if err != nil {
-			if errors.Is(err, ErrPauseTimeout) || errors.Is(err, ErrQueueFull) || errors.Is(err, ErrGateClosed) ||
-				errors.Is(err, ErrProfileRemoved) {
+			if gaveUp(err) {
 				c.outcome = err.Error()
 				ans := s.rejectionFor(c)
 				c.status = ans.Status

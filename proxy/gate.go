@@ -113,6 +113,13 @@ var (
 	ErrProfileRemoved = errors.New("profile removed from the config")
 )
 
+// gaveUp reports whether err is the gate's own end to a call's wait (not
+// the call's context): the call then gets its 401.
+func gaveUp(err error) bool {
+	return errors.Is(err, ErrPauseTimeout) || errors.Is(err, ErrQueueFull) ||
+		errors.Is(err, ErrGateClosed) || errors.Is(err, ErrProfileRemoved)
+}
+
 type waiter struct {
 	err     error // set instead of ticket when the gate closes
 	seq     uint64
@@ -147,9 +154,9 @@ func (g *Gate) Acquire(ctx context.Context, seq uint64, maxWait time.Duration) (
 }
 
 // Join is the first half of Acquire: it returns a ticket (or ErrQueueFull,
-// or the error the gate was closed with) when the gate answers at once, or the call's Place in the
-// queue when it must wait. The call holds its place, in arrival order,
-// until Place.Wait returns.
+// or the error the gate was closed with) when the gate answers at once, or
+// the call's Place in the queue when it must wait. The call holds its
+// place, in arrival order, until it is answered or gives the place up.
 func (g *Gate) Join(seq uint64) (Ticket, *Place, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
