@@ -184,12 +184,12 @@ func TestWebPagesAreRefusedInEveryWayIn(t *testing.T) {
 // preflight is a browser's CORS preflight for a PATCH with JSON from origin.
 func preflight(origin string) map[string]string {
 	return map[string]string{
-		"Origin":                                origin,
-		"Access-Control-Request-Method":         "PATCH",
-		"Access-Control-Request-Headers":        "authorization,content-type,notion-version",
+		"Origin":                                 origin,
+		"Access-Control-Request-Method":          "PATCH",
+		"Access-Control-Request-Headers":         "authorization,content-type,notion-version",
 		"Access-Control-Request-Private-Network": "true",
-		"Sec-Fetch-Mode":                        "cors",
-		"Sec-Fetch-Site":                        "cross-site",
+		"Sec-Fetch-Mode":                         "cors",
+		"Sec-Fetch-Site":                         "cross-site",
 	}
 }
 
