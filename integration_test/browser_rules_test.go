@@ -310,3 +310,38 @@ func metricValue(t *testing.T, p *proc, sample string) float64 {
 	}
 	return 0
 }
+
+func TestListenOnAllAddressesAllowsThisMachinesAddresses(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA)
+	p := startProxy(t, "listen: 0.0.0.0:0\nproxy_auth: alice:s3cret\n"+upstreamConfig(fake, fakeCA)+"token: "+tokA+"\n")
+	_, port, _ := net.SplitHostPort(p.addr)
+	hosts := map[string]bool{"127.0.0.1:" + port: true, "evil.test:" + port: false, "203.0.113.9:" + port: false}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			hosts[net.JoinHostPort(n.IP.String(), port)] = true // the machine's LAN address
+		}
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	for host, ok := range hosts {
+		req, err := http.NewRequest("GET", "http://127.0.0.1:"+port+"/v1/users/me", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		req.Header.Set("Proxy-Authorization", "Basic YWxpY2U6czNjcmV0")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if ok && resp.StatusCode != 200 || !ok && resp.StatusCode != 403 {
+			t.Errorf("Host %s: got %d %s, want allowed=%v", host, resp.StatusCode, body, ok)
+		}
+	}
+	t.Logf("hosts tried: %v", hosts)
+}

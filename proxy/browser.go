@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -55,7 +56,7 @@ func (s *Server) screenListener(w http.ResponseWriter, r *http.Request, isAdmin 
 		}
 		return s.screenBrowser(w, r, rewrite.JudgeBrowser(r.Method, r.Header, cfg.CORS.AllowedOrigins, ""))
 	}
-	if !rewrite.HostAllowed(r.Host, hostOnly(cfg.Listen), cfg.AllowedHosts) {
+	if !rewrite.HostAllowed(r.Host, hostOnly(cfg.Listen), cfg.AllowedHosts) && !s.namesThisMachine(r.Host) {
 		s.refuse(w, r, rewrite.RefusedHost, codeHostNotAllowed, msgHostNotAllowed)
 		return true
 	}
@@ -69,6 +70,20 @@ func (s *Server) screenListener(w http.ResponseWriter, r *http.Request, isAdmin 
 		return false
 	}
 	return s.screenBrowser(w, r, rewrite.JudgeBrowser(r.Method, r.Header, cfg.CORS.AllowedOrigins, self))
+}
+
+// namesThisMachine reports whether host is an IP address of this machine
+// while the listener takes every address (listen 0.0.0.0 or [::], which
+// needs proxy_auth): then "the host of listen" is each of them. An IP
+// literal is no DNS rebinding: a page whose origin is this machine's
+// address and port is the proxy's own.
+func (s *Server) namesThisMachine(host string) bool {
+	self := s.self.Load()
+	if self == nil || !self.Addr().IsUnspecified() {
+		return false
+	}
+	ip, err := netip.ParseAddr(strings.Trim(hostOnly(host), "[]"))
+	return err == nil && ip.Zone() == "" && isLocalIP(ip.Unmap())
 }
 
 // screenIntercepted screens a request read from an intercepted tunnel to
