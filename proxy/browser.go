@@ -38,7 +38,7 @@ const (
 	codeHostNotAllowed  = "proxy_host_not_allowed"
 	codeBrowserRefused  = "proxy_browser_refused"
 	msgHostNotAllowed   = "notion-proxy answers only requests whose Host names this machine (loopback, localhost, the listen host or allowed_hosts)"
-	msgBrowserRefused   = "notion-proxy does not serve web pages: this origin is not in cors.allowed_origins"
+	msgBrowserRefused   = "notion-proxy does not serve web pages, except those of the origins in cors.allowed_origins"
 	msgAdminCrossOrigin = "notion-proxy's admin endpoints do not serve web pages of other origins"
 )
 
