@@ -25,7 +25,7 @@ func TestSmugglingAttemptsNeverReachNotionTwice(t *testing.T) {
 	p := startProxy(t, upstreamConfig(fake, fakeCA)+"token: "+tokA+"\n")
 	const (
 		chunks = "2\r\n{}\r\n0\r\n\r\n"
-		tail   = "GET /v1/users/me HTTP/1.1\r\nHost: api.notion.com\r\nX-Test-Call-Id: smuggled\r\n\r\n"
+		tail   = "GET /v1/users/me HTTP/1.1\r\nHost: localhost\r\nX-Test-Call-Id: smuggled\r\n\r\n"
 	)
 	whole := strconv.Itoa(len(chunks + tail))
 	cases := []struct {
@@ -65,7 +65,7 @@ func TestSmugglingAttemptsNeverReachNotionTwice(t *testing.T) {
 			n++
 			id := fmt.Sprintf("framing-%d", n)
 			t.Run(tc.name+" "+way.name, func(t *testing.T) {
-				req := "POST /v1/search HTTP/1.1\r\nHost: api.notion.com\r\nContent-Type: application/json\r\n" +
+				req := "POST /v1/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
 					"X-Test-Call-Id: " + id + "\r\n" + tc.headers + "\r\n" + tc.body
 				a := exchange(way.open(), []byte(req), true)
 				if a.err != nil || a.status != tc.status || !a.closed {
@@ -88,7 +88,7 @@ func TestSmugglingAttemptsNeverReachNotionTwice(t *testing.T) {
 		}
 	}
 	t.Run("an obs-folded header reaches Notion unfolded", func(t *testing.T) {
-		a := exchange(rawConn(t, p), []byte("GET /v1/users/me HTTP/1.1\r\nHost: api.notion.com\r\n"+
+		a := exchange(rawConn(t, p), []byte("GET /v1/users/me HTTP/1.1\r\nHost: localhost\r\n"+
 			"X-Test-Call-Id: folded\r\nX-Folded: first\r\n  second\r\n\r\n"), false)
 		if a.err != nil || a.status != 200 {
 			t.Fatalf("got %v", a)

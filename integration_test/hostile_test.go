@@ -155,7 +155,7 @@ func wellBehaved(t *testing.T, p *proc) {
 // paddedRequest is a GET whose headers total about size bytes.
 func paddedRequest(id string, size int) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "GET /v1/users/me HTTP/1.1\r\nHost: api.notion.com\r\nX-Test-Call-Id: %s\r\n", id)
+	fmt.Fprintf(&b, "GET /v1/users/me HTTP/1.1\r\nHost: localhost\r\nX-Test-Call-Id: %s\r\n", id)
 	pad := strings.Repeat("a", 1000)
 	for i := 0; b.Len() < size; i++ {
 		fmt.Fprintf(&b, "X-Pad-%d: %s\r\n", i, pad)
@@ -234,7 +234,7 @@ func TestSlowlorisIsCutAtTheHeaderTimeout(t *testing.T) {
 	t.Parallel()
 	fake, fakeCA := startFake(t, tokA)
 	p := startProxy(t, upstreamConfig(fake, fakeCA)+"token: "+tokA+"\n")
-	const head = "GET /v1/users/me HTTP/1.1\r\nHost: api.notion.com\r\nX-Test-Call-Id: slow\r\nX-Slow: "
+	const head = "GET /v1/users/me HTTP/1.1\r\nHost: localhost\r\nX-Test-Call-Id: slow\r\nX-Slow: "
 	stop := make(chan struct{})
 	var trickling sync.WaitGroup
 	defer func() { close(stop); trickling.Wait() }()
@@ -266,7 +266,7 @@ func TestSlowlorisIsCutAtTheHeaderTimeout(t *testing.T) {
 // only 10 bytes of it, then nothing.
 func stalledPost(t *testing.T, c net.Conn, id string) <-chan rawAnswer {
 	t.Helper()
-	head := "POST /v1/pages HTTP/1.1\r\nHost: api.notion.com\r\nContent-Type: application/json\r\n" +
+	head := "POST /v1/pages HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
 		"X-Test-Call-Id: " + id + "\r\nContent-Length: 1000\r\n\r\n" + `{"parent":`
 	ch := make(chan rawAnswer, 1)
 	go func() { ch <- exchange(c, []byte(head), true) }()

@@ -67,7 +67,7 @@ func (s *session) closedByProxy() bool {
 // page body that the fake counts by id.
 func rawRequest(method, target, proto, id string, extra ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s\r\nHost: api.notion.com\r\nNotion-Version: 2022-06-28\r\nX-Test-Call-Id: %s\r\n", method, target, proto, id)
+	fmt.Fprintf(&b, "%s %s %s\r\nHost: localhost\r\nNotion-Version: 2022-06-28\r\nX-Test-Call-Id: %s\r\n", method, target, proto, id)
 	for _, h := range extra {
 		b.WriteString(h + "\r\n")
 	}

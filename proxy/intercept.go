@@ -29,6 +29,9 @@ func (s *Server) serveIntercepted(w http.ResponseWriter, r *http.Request) {
 	}
 	r.URL.Scheme, r.URL.Host = "https", rewrite.NotionHost
 	closeIfChunked(w, r)
+	if s.screenIntercepted(w, r) {
+		return // a web page refused, or an allowed origin's preflight answered (browser.go)
+	}
 	s.serveNotion(w, r)
 }
 

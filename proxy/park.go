@@ -229,6 +229,7 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request) bool {
 	}
 	defer s.parkedCalls.Done()
 	req := p.req.WithContext(context.WithValue(r.Context(), callKey{}, p.call))
+	s.corsForResumed(w, p.req)
 	s.forward(w, req, p.call, p.ticket, p.err)
 	return true
 }

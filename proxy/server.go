@@ -62,6 +62,7 @@ type Server struct {
 	rt       atomic.Pointer[runtimeConfig]
 	profiles *profiles
 	metrics  *metrics
+	refusals *refusals // browser refusals (browser.go)
 
 	rp      *httputil.ReverseProxy
 	gp      *goproxy.ProxyHttpServer
@@ -107,6 +108,7 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.profiles = newProfiles(s.now, s.onGateEvent)
 	s.metrics = newMetrics(s.profiles)
+	s.refusals = newRefusals(s.metrics.reg)
 	if err := s.apply(cfg); err != nil {
 		return nil, err
 	}
@@ -123,6 +125,7 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 		ErrorHandler: s.proxyError,
 		ErrorLog:     errLog,
 	}
+	s.rp.ModifyResponse = stripUpstreamCORS // browser.go
 
 	s.gp = goproxy.NewProxyHttpServer()
 	s.gp.Logger = errLog
@@ -161,7 +164,8 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 
 // ServeHTTP routes a request that reached the listener: CONNECT to the
 // forward proxy, absolute URIs to Notion (or another host, tunnelled or
-// refused), origin-form paths to the admin endpoints or base-URL mode. A
+// refused), origin-form paths to the admin endpoints or base-URL mode,
+// after refusing web pages (browser.go). A
 // CONNECT or absolute URI with a malformed target gets 400, one naming the
 // proxy itself 403 (targets.go).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -172,6 +176,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	closeIfChunked(w, r)
 	isProxyRequest := r.Method == http.MethodConnect || r.URL.IsAbs()
 	isAdmin := !isProxyRequest && (strings.HasPrefix(r.URL.Path, "/-/") || r.URL.Path == "/metrics")
+	if s.screenListener(w, r, isAdmin) {
+		return // a web page refused, or an allowed origin's preflight answered (browser.go)
+	}
 	if cfg.ProxyAuth != "" && !isAdmin && !rewrite.CheckProxyAuth(r.Header, cfg.ProxyAuth) {
 		w.Header().Set("Proxy-Authenticate", `Basic realm="notion-proxy"`)
 		writeNotionError(w, http.StatusProxyAuthRequired, "proxy_auth_required",

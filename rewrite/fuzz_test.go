@@ -176,3 +176,43 @@ func FuzzIncomingCredentials(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBrowser checks the browser rules (SPEC §11) hold for any Host,
+// Origin and Sec-Fetch-Site: a Host that is allowed names loopback,
+// localhost or a listed host; nothing but an allowed or the proxy's own
+// Origin is let through; a request with no Origin and no cross-site
+// Sec-Fetch-Site is never refused.
+func FuzzBrowser(f *testing.F) {
+	allowed := []string{"http://localhost:5173"}
+	f.Fuzz(func(t *testing.T, host, origin, site string, hasOrigin bool) {
+		if rewrite.HostAllowed(host, "127.0.0.1", []string{"proxy.internal"}) {
+			if host == "" {
+				t.Fatal("HostAllowed(\"\") = true")
+			}
+			lower := strings.ToLower(host)
+			if !strings.Contains(lower, "127.") && !strings.Contains(lower, "::") &&
+				!strings.Contains(lower, "localhost") && !strings.Contains(lower, "proxy.internal") {
+				t.Fatalf("HostAllowed(%q) = true for a host naming no loopback address, localhost or allowed host", host)
+			}
+		}
+		h := http.Header{}
+		if hasOrigin {
+			h.Set("Origin", origin)
+		}
+		if site != "" {
+			h.Set("Sec-Fetch-Site", site)
+		}
+		h.Set("Sec-Fetch-Mode", "cors")
+		v := rewrite.JudgeBrowser(http.MethodOptions, h, allowed, "http://127.0.0.1:8787")
+		switch {
+		case hasOrigin && v.Refused == "" && strings.TrimSpace(origin) != "http://localhost:5173" && !strings.EqualFold(strings.TrimSpace(origin), "http://127.0.0.1:8787"):
+			t.Fatalf("Origin %q let through: %+v", origin, v)
+		case v.CORSOrigin != "" && v.CORSOrigin != "http://localhost:5173":
+			t.Fatalf("CORSOrigin %q is not an allowed origin", v.CORSOrigin)
+		case !hasOrigin && v.Refused != "" && !strings.Contains(strings.ToLower(site), "site"):
+			t.Fatalf("a request with no Origin and Sec-Fetch-Site %q refused: %+v", site, v)
+		case v.Refused != "" && (v.CORSOrigin != "" || v.Preflight):
+			t.Fatalf("a refused request has CORS: %+v", v)
+		}
+	})
+}

@@ -43,10 +43,26 @@ type Config struct {
 	Retry         Retry
 	RateLimit     RateLimit
 
+	// AllowedHosts are the host names or IP addresses (lowercase, IPs in
+	// canonical form, no port) that origin-form requests may name in Host
+	// besides loopback, localhost, *.localhost and the host of Listen
+	// (SPEC §11).
+	AllowedHosts []string
+	// CORS names the web origins that may call Notion through the proxy
+	// from a browser.
+	CORS CORS
+
 	// Profiles has at least one entry. A config with no profiles and no
 	// top-level token source gets one profile named "default" with no token
 	// source: calls of it wait until a token is written (the starter config).
 	Profiles []Profile
+}
+
+// CORS configures the browser origins allowed to use the proxy.
+type CORS struct {
+	// AllowedOrigins are exact origins, as browsers send them in Origin:
+	// lowercase scheme://host[:port], no default port, no path.
+	AllowedOrigins []string
 }
 
 // Log configures logging.

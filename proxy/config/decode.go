@@ -61,6 +61,10 @@ func (p *parser) config(root *yaml.Node) (*Config, error) {
 			err = p.retry(pr, &cfg.Retry)
 		case "rate_limit":
 			err = p.rateLimit(pr, &cfg.RateLimit)
+		case "allowed_hosts":
+			cfg.AllowedHosts, err = p.list(pr, "allowed_hosts", canonicalHost)
+		case "cors":
+			err = p.cors(pr, &cfg.CORS)
 		case "listen", "upstream", "upstream_ca", "ca_dir", "notion_version",
 			"other_hosts", "proxy_auth", "admin_token", "max_body_bytes":
 			var v string

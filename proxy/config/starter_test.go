@@ -79,7 +79,7 @@ func TestExampleConfig(t *testing.T) {
 			"max_queued:", "max_body_bytes:", "retry:", "rate_limited:", "max_wait:", "transient:",
 			"rate_limit:", "rps:", "burst:", "profiles:", "name:", "token:", "token_file:",
 			"token_env:", "token_command:", "oauth:", "client_id:", "client_secret:",
-			"refresh_token:", "access_token:", "match:",
+			"refresh_token:", "access_token:", "match:", "allowed_hosts:", "cors:", "allowed_origins:",
 		} {
 			if !strings.Contains(data, key) {
 				t.Errorf("config.example.yaml does not mention %s", key)
