@@ -24,6 +24,13 @@ func cmdCheck(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	problems, waiting := proxy.Preflight(cfg, os.Getenv)
+	for _, w := range waiting {
+		fmt.Fprintf(stdout, "warning: %v\n", w)
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d profile(s), listen %s, upstream %s)\n",
 		cfg.Path, len(cfg.Profiles), cfg.Listen, cfg.Upstream)
 	return nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/notion-proxy/notion-proxy/proxy"
@@ -44,6 +45,10 @@ func cmdRun(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	problems, waiting := proxy.Preflight(cfg, os.Getenv)
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
 	// Log lines are batched: under load, one write for many calls' lines.
 	out := proxy.NewBatchWriter(stderr)
 	defer out.Close()
@@ -57,10 +62,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	}
 	srv, err := proxy.New(cfg, ca, proxy.Options{Logger: logger})
 	if err != nil {
-		logger.Warn().Err(err).Msg("some profiles have no usable token yet: their calls wait")
-		if srv == nil {
-			return err
-		}
+		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -74,7 +76,8 @@ func cmdRun(args []string, stderr io.Writer) error {
 		return err
 	}
 	addr := ln.Addr().String()
-	printWelcome(out, addr, path, ca.CertPath, created, caCreated)
+	printWelcome(out, welcome{addr: addr, path: path, caPath: ca.CertPath, created: created,
+		caCreated: caCreated, tokenless: tokenless(cfg), waiting: waiting})
 	logger.Info().Str("addr", addr).Str("config", path).Str("ca", ca.CertPath).Msg("listening")
 
 	serveDone := make(chan error, 1)
@@ -93,7 +96,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 		case err := <-serveDone:
 			return err
 		case <-ctx.Done():
-			logger.Info().Dur("grace", shutdownGrace).Msg("stopping: finishing calls in flight")
+			logger.Info().Int64("grace_ms", shutdownGrace.Milliseconds()).Msg("stopping: finishing calls in flight")
 			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 			defer cancel()
 			if err := srv.Shutdown(sctx); err != nil {
@@ -128,19 +131,51 @@ func ensureConfig(path string) (bool, error) {
 	return true, f.Close()
 }
 
-func printWelcome(w io.Writer, addr, path, caPath string, created, caCreated bool) {
-	if created {
+// welcome is what the serving banner tells a human.
+type welcome struct {
+	addr, path, caPath string
+	created, caCreated bool
+	tokenless          []string // profiles with no token source at all
+	waiting            []error  // token sources not ready (proxy.Preflight)
+}
+
+// tokenless names the profiles with no token source (the starter config's
+// "default" until a token is written).
+func tokenless(cfg *config.Config) []string {
+	var names []string
+	for _, p := range cfg.Profiles {
+		if !p.HasTokenSource() {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
+// printWelcome prints the banner: what was created, which calls wait for a
+// token and how to give them one, and the three ways in.
+func printWelcome(w io.Writer, b welcome) {
+	addr := b.addr
+	switch {
+	case b.created:
 		fmt.Fprintf(w, "\nWrote a starter config: %s\n"+
 			"  Put your integration's token in it (token: ntn_...), or run:\n"+
 			"    notion-proxy token set --config %s < token.txt\n"+
-			"  Calls wait until a token is there.\n", path, path)
+			"  Calls wait until a token is there.\n", b.path, b.path)
+	case len(b.tokenless) > 0:
+		fmt.Fprintf(w, "\nNo token yet for profile %s in %s: calls wait until one is written.\n"+
+			"  Add it (token: ntn_...), or run:\n"+
+			"    notion-proxy token set --config %s < token.txt\n",
+			strings.Join(b.tokenless, ", "), b.path, b.path)
 	}
-	if caCreated {
-		fmt.Fprintf(w, "\nGenerated the local CA: %s (key beside it, mode 0600).\n", caPath)
+	for _, err := range b.waiting {
+		fmt.Fprintf(w, "\n%v.\n", err)
+	}
+	if b.caCreated {
+		fmt.Fprintf(w, "\nGenerated the local CA: %s (key beside it, mode 0600).\n", b.caPath)
 	}
 	fmt.Fprintf(w, "\nnotion-proxy is serving on http://%s\n"+
 		"  base URL:     point your SDK at http://%s (e.g. new Client({ baseUrl: \"http://%s\" }))\n"+
 		"  HTTPS proxy:  HTTPS_PROXY=http://%s, trusting %s (see: notion-proxy ca)\n"+
-		"  HTTP proxy:   HTTP_PROXY=http://%s with http://%s/v1/... URLs\n\n",
-		addr, addr, addr, addr, caPath, addr, rewrite.NotionHost)
+		"  HTTP proxy:   http_proxy=http://%s with http://%s/v1/... URLs\n\n",
+		addr, addr, addr, addr, b.caPath, addr, rewrite.NotionHost)
 }
