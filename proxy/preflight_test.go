@@ -51,7 +51,7 @@ func TestPreflightRefusesWhatRunCannotUseAndWarnsOfTokensNotReady(t *testing.T) 
 		{desc: "an unset token_env is a warning that says a restart is needed",
 			yaml: "token_env: UNSET_TOKEN\n", wantWarning: "UNSET_TOKEN is not set: its calls wait for a token (set UNSET_TOKEN and restart"},
 		{desc: "a profile in a list is named with its line",
-			yaml: "profiles:\n  - name: work\n    token: ntn_x\n  - name: team\n    token_env: UNSET_TOKEN\n",
+			yaml:        "profiles:\n  - name: work\n    token: ntn_x\n  - name: team\n    token_env: UNSET_TOKEN\n",
 			wantWarning: "not set", wantWarnStart: "CONFIG:4: profile team:"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -99,4 +99,3 @@ func matches(got, want string) bool {
 	}
 	return strings.Contains(got, want)
 }
-
