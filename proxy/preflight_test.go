@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,9 +77,11 @@ func TestPreflightRefusesWhatRunCannotUseAndWarnsOfTokensNotReady(t *testing.T) 
 			}
 			if len(errs) == 0 {
 				// What Preflight passes, New serves.
-				if _, err := New(cfg, ca, Options{Getenv: getenv}); err != nil {
-					t.Errorf("Preflight passed a config New refuses: %v", err)
+				srv, err := New(cfg, ca, Options{Getenv: getenv})
+				if err != nil {
+					t.Fatalf("Preflight passed a config New refuses: %v", err)
 				}
+				_ = srv.Shutdown(context.Background())
 			}
 		})
 	}
