@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/notion-proxy/notion-proxy/proxy"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
@@ -19,13 +20,14 @@ import (
 )
 
 // cmdRun serves until SIGINT/SIGTERM.
-func cmdRun(args []string, stderr io.Writer) error {
-	fs, pathFlag := commonFlags("run")
-	poll := fs.Duration("poll", 0, "also poll the config every DURATION (file systems without inotify)")
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	c := newSubcommand("run", stdout)
+	var poll time.Duration
+	c.fs.Var(durationFlag{&poll}, "poll", "also check the config every `DURATION`, e.g. 2s (file systems without inotify)")
+	if err := c.parse(args); err != nil {
 		return err
 	}
+	configFile, _ := c.path()
 	// Signals first: an early SIGHUP must reload, not kill.
 	ctx, stop := signalContext()
 	defer stop()
@@ -33,7 +35,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	path, err := filepath.Abs(configPath(*pathFlag))
+	path, err := filepath.Abs(configFile)
 	if err != nil {
 		return err
 	}
@@ -70,7 +72,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	watchDone, err := srv.Watch(watchCtx, *poll)
+	watchDone, err := srv.Watch(watchCtx, poll)
 	if err != nil {
 		ln.Close()
 		return err
