@@ -2,8 +2,11 @@ package proxy
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
@@ -15,8 +18,10 @@ import (
 // check` and `notion-proxy run`, so check passes exactly the configs run
 // serves.
 //
-// errs are what run refuses to start with (an unreadable upstream_ca, or
-// one holding no PEM certificate). warnings are token sources not ready yet
+// errs are what run refuses to start with: an unreadable upstream_ca, or
+// one holding no PEM certificate; a local CA in ca_dir that cannot be
+// loaded (half of it, or not a CA). A ca_dir with no CA is fine: run
+// creates one. warnings are token sources not ready yet
 // (an unset token_env variable, a missing or empty token_file): run serves
 // anyway and the calls of those profiles wait until a token appears. Every
 // message starts with the config's path (and the profile's line), and
@@ -27,6 +32,9 @@ func Preflight(cfg *config.Config, getenv func(string) string) (errs, warnings [
 	}
 	if _, err := upstreamRoots(cfg.UpstreamCA); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", cfg.Path, err))
+	}
+	if err := caProblem(cfg.CADir); err != nil {
+		errs = append(errs, fmt.Errorf("%s: ca_dir: %w", cfg.Path, err))
 	}
 	for _, p := range cfg.Profiles {
 		if _, _, err := resolveToken(p, getenv); err != nil {
@@ -92,4 +100,16 @@ func (s *Server) noteTokenSource(p *profile, err error) {
 	}
 	s.log.Warn().Str("profile", p.name).Err(err).
 		Msg("token source not ready: calls of this profile wait for a token; " + tokenHint(p.config()))
+}
+
+// caProblem reports why the local CA in dir cannot be loaded, or nil when
+// it can, or when there is none yet (run creates it). It never creates one.
+func caProblem(dir string) error {
+	_, certErr := os.Stat(filepath.Join(dir, CACertFile))
+	_, keyErr := os.Stat(filepath.Join(dir, CAKeyFile))
+	if errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist) {
+		return nil
+	}
+	_, _, err := LoadOrCreateCA(dir, nil)
+	return err
 }

@@ -24,6 +24,13 @@ func TestPreflightRefusesWhatRunCannotUseAndWarnsOfTokensNotReady(t *testing.T) 
 	write("not-pem.txt", "hello\n")
 	write("empty.token", " \n")
 	write("good.token", "ntn_file_token\n")
+	halfCA := filepath.Join(dir, "half-ca")
+	if err := os.MkdirAll(halfCA, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(halfCA, CACertFile), []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{"SET_TOKEN": "ntn_env_token"}
 	getenv := func(k string) string { return env[k] }
 
@@ -44,6 +51,10 @@ func TestPreflightRefusesWhatRunCannotUseAndWarnsOfTokensNotReady(t *testing.T) 
 			yaml: "upstream_ca: missing.pem\ntoken: ntn_x\n", wantErr: "upstream_ca: open " + filepath.Join(dir, "missing.pem")},
 		{desc: "an upstream_ca with no PEM certificate is an error",
 			yaml: "upstream_ca: not-pem.txt\ntoken: ntn_x\n", wantErr: "holds no PEM certificate"},
+		{desc: "a ca_dir with no CA yet passes: run creates one",
+			yaml: "ca_dir: new-ca\ntoken: ntn_x\n"},
+		{desc: "a ca_dir holding half a CA is an error",
+			yaml: "ca_dir: half-ca\ntoken: ntn_x\n", wantErr: "ca_dir: CA in " + halfCA + " is incomplete"},
 		{desc: "a missing token_file is a warning naming the profile's line",
 			yaml: "listen: 127.0.0.1:0\ntoken_file: missing.token\n", wantWarning: "does not exist",
 			wantWarnStart: "CONFIG:2: profile default: token_file"},
