@@ -53,6 +53,10 @@ func tokenHint(p config.Profile) string {
 		// nor SIGHUP can see a variable set later.
 		return "set " + p.TokenEnv + " and restart the proxy, or use token_file or token"
 	case p.TokenFile != "":
+		if _, err := os.Stat(filepath.Dir(p.TokenFile)); err != nil {
+			// The watch needs the directory; --poll reads the file anyway.
+			return "its directory " + filepath.Dir(p.TokenFile) + " does not exist: create it and restart, or run with --poll"
+		}
 		return "it is picked up as soon as the file holds one"
 	default:
 		return "write one with `notion-proxy token set`"
@@ -96,6 +100,10 @@ func (s *Server) noteTokenSource(p *profile, err error) {
 		msg = err.Error()
 	}
 	if !p.noteFileError(msg) || err == nil {
+		return
+	}
+	if p.gate.Status().Token != "" {
+		s.log.Warn().Str("profile", p.name).Err(err).Msg("token source not ready: keeping the last token")
 		return
 	}
 	s.log.Warn().Str("profile", p.name).Err(err).
