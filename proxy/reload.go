@@ -22,7 +22,7 @@ func (s *Server) Reload(force bool) error {
 	if err != nil {
 		// A save-by-rename or delete-and-recreate passes through a moment
 		// with no file; the next event reloads it.
-		err = fmt.Errorf("read config %s: %w", path, err)
+		err = fmt.Errorf("read config: %w", err) // err names the path
 		s.recordReload(err)
 		return err
 	}
