@@ -94,6 +94,9 @@ type Server struct {
 }
 
 // New builds a Server for cfg, intercepting with ca. It does not listen.
+// Its only config error is an upstream_ca it cannot use (Preflight reports
+// the same first); a profile whose token source is not ready is served,
+// its calls waiting for a token, and logged.
 func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	s := &Server{log: opts.Logger, getenv: opts.Getenv, now: opts.Now, ca: ca}
 	if s.getenv == nil {
