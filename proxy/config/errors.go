@@ -104,7 +104,7 @@ func plainYAMLProblem(data []byte, msg string, line int) (string, int) {
 		if i := strings.IndexAny(lines[line-1], `"'`); i >= 0 {
 			q := lines[line-1][i : i+1]
 			return "the quoted value that starts on this line has no closing " + q +
-				": add it at the end of the value", line
+				" (add one where the value ends)", line
 		}
 	}
 	return "", 0
