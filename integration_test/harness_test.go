@@ -98,8 +98,20 @@ func startProxyAt(t *testing.T, dir, path string, extraArgs ...string) *proc {
 // the test's environment.
 func startProxyEnv(t *testing.T, dir, path string, env []string, extraArgs ...string) *proc {
 	t.Helper()
+	return startProxyCmd(t, dir, path, env, append([]string{"run", "--config", path}, extraArgs...))
+}
+
+// startProxyArgs starts the binary with exactly args, serving the config
+// at path.
+func startProxyArgs(t *testing.T, dir, path string, args []string) *proc {
+	t.Helper()
+	return startProxyCmd(t, dir, path, nil, args)
+}
+
+func startProxyCmd(t *testing.T, dir, path string, env, args []string) *proc {
+	t.Helper()
 	p := &proc{t: t, dir: dir, cfgPath: path, seen: make(chan struct{}, 1), done: make(chan struct{})}
-	p.cmd = exec.Command(binary, append([]string{"run", "--config", path}, extraArgs...)...)
+	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = append(append(os.Environ(), "HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY="), env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {

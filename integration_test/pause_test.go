@@ -188,7 +188,7 @@ func TestRevocationUnderLoad(t *testing.T) {
 		if n, _ := resumes[0]["replayed"].(float64); int(n) != callers {
 			t.Errorf("resume line says %v calls replayed, want %d: %v", resumes[0]["replayed"], callers, resumes[0])
 		}
-		if _, ok := resumes[0]["paused_for"]; !ok {
+		if _, ok := resumes[0]["paused_for_ms"]; !ok {
 			t.Errorf("resume line does not say how long the pause lasted: %v", resumes[0])
 		}
 	})

@@ -358,7 +358,7 @@ func (s *Server) logCall(r *http.Request, c *call) {
 		ev = s.log.Warn()
 	}
 	ev = ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", c.status).
-		Dur("duration", s.now().Sub(c.start)).Int("attempts", c.attempts).
+		Float64("duration_ms", millis(s.now().Sub(c.start))).Int("attempts", c.attempts).
 		Bool("waited_for_token", c.waitedForToken).Bool("waited_for_rate", c.waitedForRate)
 	if len(c.retries) > 0 {
 		d := zerolog.Dict()

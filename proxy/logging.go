@@ -139,3 +139,10 @@ func (b *BatchWriter) flush(spare []byte) []byte {
 	}
 	return out
 }
+
+// millis is d in milliseconds, for log fields named …_ms: the unit is in
+// the field's name and does not depend on zerolog's global duration
+// settings.
+func millis(d time.Duration) float64 {
+	return float64(d) / float64(time.Millisecond)
+}

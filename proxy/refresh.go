@@ -91,7 +91,7 @@ func (s *Server) refreshLoop(p *profile) {
 			p.refreshing.Store(false)
 			return
 		}
-		s.log.Warn().Str("profile", p.name).Str("source", source).Err(err).Dur("retry_in", backoff).
+		s.log.Warn().Str("profile", p.name).Str("source", source).Err(err).Float64("retry_in_ms", millis(backoff)).
 			Msg("token refresh failed: calls of this profile stay paused")
 		if sleep(s.bgCtx, backoff) != nil {
 			p.refreshing.Store(false)

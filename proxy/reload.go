@@ -22,7 +22,7 @@ func (s *Server) Reload(force bool) error {
 	if err != nil {
 		// A save-by-rename or delete-and-recreate passes through a moment
 		// with no file; the next event reloads it.
-		err = fmt.Errorf("read config %s: %w", path, err)
+		err = fmt.Errorf("read config: %w", err) // err names the path
 		s.recordReload(err)
 		return err
 	}
@@ -116,7 +116,7 @@ func (s *Server) onGateEvent(name string, ev GateEvent) {
 				" (or run `notion-proxy token set`); waiting calls are then replayed")
 	case ev.Resumed:
 		s.metrics.pauseDuration.WithLabelValues(name).Observe(ev.PausedFor.Seconds())
-		s.log.Info().Str("profile", name).Dur("paused_for", ev.PausedFor).Int("replayed", ev.Replayed).
+		s.log.Info().Str("profile", name).Float64("paused_for_ms", millis(ev.PausedFor)).Int("replayed", ev.Replayed).
 			Msg("new token accepted: calls resumed")
 	}
 }

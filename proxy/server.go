@@ -9,9 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"fmt"
 	"log"
 	"net"
 	"net/http"
@@ -97,6 +95,9 @@ type Server struct {
 }
 
 // New builds a Server for cfg, intercepting with ca. It does not listen.
+// Its only config error is an upstream_ca it cannot use (Preflight reports
+// the same first); a profile whose token source is not ready is served,
+// its calls waiting for a token, and logged.
 func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	s := &Server{log: opts.Logger, getenv: opts.Getenv, now: opts.Now, ca: ca}
 	if s.getenv == nil {
@@ -253,7 +254,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) runtime() *runtimeConfig { return s.rt.Load() }
 
 // apply swaps cfg in: the upstream transport (rebuilt only when
-// upstream_ca changed), the profiles and their tokens.
+// upstream_ca changed), the profiles and their tokens. Its only error is an
+// upstream_ca it cannot use; then nothing is swapped. A token source that is
+// not ready (an unset token_env, a missing or empty token_file) is no error:
+// it is logged, and the profile keeps its token, or waits for one.
 func (s *Server) apply(cfg *config.Config) error {
 	old := s.runtime()
 	rt := &runtimeConfig{cfg: cfg}
@@ -267,11 +271,11 @@ func (s *Server) apply(cfg *config.Config) error {
 		rt.upstream = tr
 	}
 	tokens := make(map[string]string, len(cfg.Profiles))
-	var errs []error
+	notReady := make(map[string]error)
 	for _, p := range cfg.Profiles {
 		tok, ok, err := resolveToken(p, s.getenv)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("profile %s: %w", p.Name, err))
+			notReady[p.Name] = err
 			continue
 		}
 		if ok {
@@ -288,6 +292,7 @@ func (s *Server) apply(cfg *config.Config) error {
 			Msg("profile removed from the config: its waiting calls get their 401")
 	}
 	for _, p := range s.profiles.all() {
+		s.noteTokenSource(p, notReady[p.name])
 		if p.gate.Status().Token == "" {
 			s.startRefresh(p) // token_command and OAuth profiles get their first token
 		}
@@ -304,27 +309,17 @@ func (s *Server) apply(cfg *config.Config) error {
 			s.log.Warn().Str("ca_dir", cfg.CADir).Msg("ca_dir changed: takes effect on restart")
 		}
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // newUpstreamTransport is the transport to Notion: TLS verified against the
 // system roots plus caFile, never through another proxy, keep-alive pooled.
 func newUpstreamTransport(caFile string) (*http.Transport, error) {
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("read upstream_ca %s: %w", caFile, err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("upstream_ca %s holds no PEM certificate", caFile)
-		}
-		tlsCfg.RootCAs = pool
+	roots, err := upstreamRoots(caFile)
+	if err != nil {
+		return nil, err
 	}
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
 	return &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -187,9 +188,6 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*prof
 	return removed
 }
 
-// errNoToken marks a token source that holds no usable token right now.
-var errNoToken = errors.New("no token")
-
 // resolveToken reads the current token of a profile from a source that can
 // be read at once: inline, token_env, token_file, or an OAuth access token
 // kept in the config. ok is false for sources that must be run (a
@@ -203,16 +201,19 @@ func resolveToken(p config.Profile, getenv func(string) string) (tok string, ok 
 	case p.TokenEnv != "":
 		tok = strings.TrimSpace(getenv(p.TokenEnv))
 		if tok == "" {
-			return "", false, fmt.Errorf("token_env %s is not set: %w", p.TokenEnv, errNoToken)
+			return "", false, fmt.Errorf("token_env %s is not set", p.TokenEnv)
 		}
 	case p.TokenFile != "":
 		data, err := os.ReadFile(p.TokenFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", false, fmt.Errorf("token_file %s does not exist", p.TokenFile)
+		}
 		if err != nil {
-			return "", false, fmt.Errorf("read token_file %s: %w", p.TokenFile, err)
+			return "", false, fmt.Errorf("read token_file: %w", err)
 		}
 		tok = strings.TrimSpace(string(data))
 		if tok == "" {
-			return "", false, fmt.Errorf("token_file %s is empty: %w", p.TokenFile, errNoToken)
+			return "", false, fmt.Errorf("token_file %s is empty", p.TokenFile)
 		}
 	case p.OAuth != nil:
 		if p.OAuth.AccessToken == "" {
@@ -225,7 +226,7 @@ func resolveToken(p config.Profile, getenv func(string) string) (tok string, ok 
 		return "", true, nil
 	}
 	if strings.ContainsAny(tok, " \t\r\n\v\f") {
-		return "", false, fmt.Errorf("token of profile %s contains whitespace: %w", p.Name, errNoToken)
+		return "", false, errors.New("token contains whitespace")
 	}
 	return tok, true, nil
 }

@@ -4,44 +4,68 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/notion-proxy/notion-proxy/proxy"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// cmdCheck validates the config.
-func cmdCheck(args []string, stdout io.Writer) error {
-	fs, pathFlag := commonFlags("check")
-	if err := fs.Parse(args); err != nil {
+// cmdCheck validates the config and what it names (proxy.Preflight, as run
+// does). Problems go to stderr one a line, each starting with file:line:;
+// token sources that are not ready yet are warnings on stdout.
+func cmdCheck(args []string, stdout, stderr io.Writer) error {
+	c := newSubcommand("check", stdout)
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(configPath(*pathFlag))
+	path, _ := c.path()
+	cfg, err := config.Load(path)
 	if err != nil {
-		return err
+		fmt.Fprintln(stderr, err)
+		return errReported
+	}
+	problems, waiting := proxy.Preflight(cfg, os.Getenv)
+	for _, w := range waiting {
+		fmt.Fprintf(stdout, "warning: %v\n", w)
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(stderr, p)
+		}
+		return errReported
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d profile(s), listen %s, upstream %s)\n",
 		cfg.Path, len(cfg.Profiles), cfg.Listen, cfg.Upstream)
 	return nil
 }
 
-// cmdCA prints where the CA is and how to trust it.
+// cmdCA prints where the CA is and how to trust it, creating it where run
+// would.
 func cmdCA(args []string, stdout io.Writer) error {
-	fs, pathFlag := commonFlags("ca")
-	if err := fs.Parse(args); err != nil {
+	c := newSubcommand("ca", stdout)
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	path, err := filepath.Abs(configPath(*pathFlag))
+	given, why := c.path()
+	path, err := filepath.Abs(given)
 	if err != nil {
 		return err
 	}
 	caDir := filepath.Dir(path)
 	listen := "127.0.0.1:8787"
-	if cfg, err := config.Load(path); err == nil {
+	cfg, err := config.Load(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintf(stdout, "No config at %s (%s).\n"+
+			"The CA is kept in the directory of the config, %s, where `notion-proxy run`\n"+
+			"with that config will find it (ca_dir in the config moves it).\n\n", path, why, caDir)
+	case err != nil:
+		return err
+	default:
 		caDir, listen = cfg.CADir, cfg.Listen
 	}
 	ca, created, err := proxy.LoadOrCreateCA(caDir, []string{rewrite.NotionHost})
@@ -49,62 +73,40 @@ func cmdCA(args []string, stdout io.Writer) error {
 		return err
 	}
 	if created {
-		fmt.Fprintf(stdout, "Generated a new CA.\n")
+		fmt.Fprintf(stdout, "Generated a new CA in %s (the key, ca-key.pem, is mode 0600).\n", caDir)
 	}
-	p, proxyURL := ca.CertPath, "http://"+listen
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		return fmt.Errorf("listen %q: %w", listen, err)
 	}
-	fmt.Fprintf(stdout, `CA certificate: %[1]s
+	printTrust(stdout, ca.CertPath, listen, host, port)
+	return nil
+}
+
+// printTrust prints the CA's trust recipes. The Python one is README's
+// ("Pointing programs at it"), with this CA's paths.
+func printTrust(w io.Writer, caPath, listen, host, port string) {
+	bundle := filepath.Join(filepath.Dir(caPath), "ca-bundle.pem")
+	fmt.Fprintf(w, `CA certificate: %[1]s
 It may sign for %[3]s only (X.509 name constraints), so trusting it cannot
 expose any other site.
 
 Trust it and use the proxy for HTTPS:
   curl:    curl --proxy %[2]s --cacert %[1]s https://%[3]s/v1/users/me
   Node:    NODE_EXTRA_CA_CERTS=%[1]s  (with an undici ProxyAgent; see README)
-  Python:  HTTPS_PROXY=%[2]s REQUESTS_CA_BUNDLE=%[1]s SSL_CERT_FILE=%[1]s python app.py
-  Go:      HTTPS_PROXY=%[2]s SSL_CERT_FILE=%[1]s ./app   (Linux; or add it to tls.Config.RootCAs)
+  Python:  REQUESTS_CA_BUNDLE and SSL_CERT_FILE replace the default roots: give them a bundle of
+           those roots plus this CA, or calls to every other host fail:
+             cat "$(python3 -m certifi)" %[1]s > %[7]s
+             HTTPS_PROXY=%[2]s REQUESTS_CA_BUNDLE=%[7]s SSL_CERT_FILE=%[7]s python app.py
+  Go:      SSL_CERT_FILE also replaces the system roots (Linux): the same kind of bundle,
+             cat /etc/ssl/certs/ca-certificates.crt %[1]s > %[7]s
+             HTTPS_PROXY=%[2]s SSL_CERT_FILE=%[7]s ./app   (or add the CA to tls.Config.RootCAs)
   Java:    keytool -importcert -noprompt -alias notion-proxy -file %[1]s -keystore proxy.jks -storepass changeit
            java -Djavax.net.ssl.trustStore=proxy.jks -Djavax.net.ssl.trustStorePassword=changeit \
                 -Dhttps.proxyHost=%[4]s -Dhttps.proxyPort=%[5]s -jar app.jar
   System:  sudo cp %[1]s /usr/local/share/ca-certificates/notion-proxy.crt && sudo update-ca-certificates
 
-No CA needed: base URL http://%[6]s, or plain HTTP_PROXY=%[2]s with http://%[3]s URLs.
-`, p, proxyURL, rewrite.NotionHost, host, port, listen)
-	return nil
-}
-
-// cmdTokenSet reads a token from stdin (never argv, where ps shows it) and
-// writes it into the config atomically, comments and layout kept.
-func cmdTokenSet(args []string, stdin io.Reader, stdout io.Writer) error {
-	fs, pathFlag := commonFlags("token set")
-	profile := fs.String("profile", "", "profile to set (default: the first)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	path := configPath(*pathFlag)
-	raw, err := io.ReadAll(io.LimitReader(stdin, 64<<10))
-	if err != nil {
-		return fmt.Errorf("read token from stdin: %w", err)
-	}
-	token := strings.TrimSpace(string(raw))
-	if token == "" || strings.ContainsAny(token, " \t\r\n") {
-		return errors.New("stdin must hold exactly one token (no spaces)")
-	}
-	err = proxy.EditFile(path, config.StarterConfig(), func(data []byte) ([]byte, error) {
-		out, err := config.SetToken(data, *profile, token)
-		if err != nil {
-			return nil, fmt.Errorf("set token in %s: %w", path, err)
-		}
-		if _, err := config.Parse(out, path, os.Getenv); err != nil {
-			return nil, fmt.Errorf("config would not be valid: %w", err)
-		}
-		return out, nil
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "token %s written to %s\n", rewrite.Fingerprint(token), path)
-	return nil
+No CA needed: base URL http://%[6]s, or the plain-HTTP proxy with http://%[3]s URLs:
+  http_proxy=%[2]s (lower case: curl ignores HTTP_PROXY in upper case).
+`, caPath, "http://"+listen, rewrite.NotionHost, host, port, listen, bundle)
 }

@@ -8,27 +8,28 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
-
-	"github.com/notion-proxy/notion-proxy/proxy/config"
 )
 
 const usage = `notion-proxy: a local proxy that keeps Notion API calls working across token changes.
 
 Usage:
-  notion-proxy [run] [--config PATH] [--poll DURATION]   serve (the default)
-  notion-proxy check [--config PATH]                      validate the config
-  notion-proxy ca [--config PATH]                         show the CA and how to trust it
-  notion-proxy token set [--profile NAME] [--config PATH] read a token from stdin into the config
-  notion-proxy demo                                       see a revocation repaired, no Notion account needed
+  notion-proxy [run] [CONFIG] [--poll DURATION]   serve (the default)
+  notion-proxy check [CONFIG]                     validate the config and what it names
+  notion-proxy ca [CONFIG]                        show the CA and how to trust it
+  notion-proxy token set [CONFIG] [--profile NAME] < token.txt
+                                                  write a token from stdin into the config
+  notion-proxy demo                               see a revocation repaired, no Notion account needed
+  notion-proxy help [COMMAND]                     this text, and a command's flags
 
-The config path defaults to $NOTION_PROXY_CONFIG, then ./notion-proxy.yaml.
+CONFIG is the config file, the same as --config PATH. It defaults to
+$NOTION_PROXY_CONFIG, then ./notion-proxy.yaml.
 `
 
 func main() {
@@ -38,56 +39,69 @@ func main() {
 // run dispatches a subcommand and returns the process exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "run"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	switch {
+	case len(args) > 0 && isHelp(args[0]):
+		if len(args) > 1 && !isHelp(args[1]) {
+			// "help run" is "run --help".
+			cmd, args = args[1], []string{"--help"}
+			break
+		}
+		fmt.Fprint(stdout, usage)
+		return 0
+	case len(args) > 0 && args[0] != "" && args[0][0] != '-':
 		cmd, args = args[0], args[1:]
 	}
 	var err error
 	switch cmd {
 	case "run":
-		err = cmdRun(args, stderr)
+		err = cmdRun(args, stdout, stderr)
 	case "check":
-		err = cmdCheck(args, stdout)
+		err = cmdCheck(args, stdout, stderr)
 	case "ca":
 		err = cmdCA(args, stdout)
 	case "token":
 		if len(args) == 0 || args[0] != "set" {
-			err = errors.New("usage: notion-proxy token set [--profile NAME] [--config PATH] < token-file")
-			break
+			if len(args) > 0 && isHelp(args[0]) {
+				args = []string{"set", "--help"}
+			} else {
+				err = errors.New("usage: notion-proxy token set [CONFIG] [--profile NAME] < token.txt")
+				break
+			}
 		}
+		cmd = "token set"
 		err = cmdTokenSet(args[1:], stdin, stdout)
 	case "demo":
+		if len(args) == 1 && isHelp(args[0]) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
 		err = cmdDemo(args, stdout)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
 	default:
 		fmt.Fprint(stderr, usage)
 		err = fmt.Errorf("unknown command %q", cmd)
-	}
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "notion-proxy %s: %v\n", cmd, err)
+		if strings.HasSuffix(cmd, ".yaml") || strings.HasSuffix(cmd, ".yml") {
+			err = fmt.Errorf("unknown command %q: to serve that config, run notion-proxy run %s", cmd, cmd)
 		}
+	}
+	switch {
+	case errors.Is(err, errHelpShown):
+		return 0
+	case errors.Is(err, errReported):
+		return 1
+	case err != nil:
+		fmt.Fprintf(stderr, "notion-proxy %s: %v\n", cmd, err)
 		return 1
 	}
 	return 0
 }
 
-// commonFlags returns a flag set with --config.
-func commonFlags(name string) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	path := fs.String("config", "", "config file (default $"+config.EnvPath+", then ./"+config.DefaultPath+")")
-	return fs, path
-}
-
-// configPath resolves the config path: flag, then environment, then default.
-func configPath(flagValue string) string {
-	if flagValue != "" {
-		return flagValue
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
 	}
-	if env := os.Getenv(config.EnvPath); env != "" {
-		return env
-	}
-	return config.DefaultPath
+	return false
 }
 
 // signalContext is cancelled on SIGINT or SIGTERM.

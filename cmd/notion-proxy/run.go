@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/notion-proxy/notion-proxy/proxy"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
@@ -18,13 +20,14 @@ import (
 )
 
 // cmdRun serves until SIGINT/SIGTERM.
-func cmdRun(args []string, stderr io.Writer) error {
-	fs, pathFlag := commonFlags("run")
-	poll := fs.Duration("poll", 0, "also poll the config every DURATION (file systems without inotify)")
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	c := newSubcommand("run", stdout)
+	var poll time.Duration
+	c.fs.Var(durationFlag{&poll}, "poll", "also check the config every `DURATION`, e.g. 2s (file systems without inotify)")
+	if err := c.parse(args); err != nil {
 		return err
 	}
+	configFile, _ := c.path()
 	// Signals first: an early SIGHUP must reload, not kill.
 	ctx, stop := signalContext()
 	defer stop()
@@ -32,7 +35,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	path, err := filepath.Abs(configPath(*pathFlag))
+	path, err := filepath.Abs(configFile)
 	if err != nil {
 		return err
 	}
@@ -43,6 +46,10 @@ func cmdRun(args []string, stderr io.Writer) error {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return err
+	}
+	problems, waiting := proxy.Preflight(cfg, os.Getenv)
+	if len(problems) > 0 {
+		return errors.Join(problems...)
 	}
 	// Log lines are batched: under load, one write for many calls' lines.
 	out := proxy.NewBatchWriter(stderr)
@@ -57,10 +64,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	}
 	srv, err := proxy.New(cfg, ca, proxy.Options{Logger: logger})
 	if err != nil {
-		logger.Warn().Err(err).Msg("some profiles have no usable token yet: their calls wait")
-		if srv == nil {
-			return err
-		}
+		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -68,13 +72,14 @@ func cmdRun(args []string, stderr io.Writer) error {
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	watchDone, err := srv.Watch(watchCtx, *poll)
+	watchDone, err := srv.Watch(watchCtx, poll)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	addr := ln.Addr().String()
-	printWelcome(out, addr, path, ca.CertPath, created, caCreated)
+	printWelcome(out, welcome{addr: addr, path: path, caPath: ca.CertPath, created: created,
+		caCreated: caCreated, tokenless: tokenless(cfg), waiting: waiting})
 	logger.Info().Str("addr", addr).Str("config", path).Str("ca", ca.CertPath).Msg("listening")
 
 	serveDone := make(chan error, 1)
@@ -93,7 +98,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 		case err := <-serveDone:
 			return err
 		case <-ctx.Done():
-			logger.Info().Dur("grace", shutdownGrace).Msg("stopping: finishing calls in flight")
+			logger.Info().Int64("grace_ms", shutdownGrace.Milliseconds()).Msg("stopping: finishing calls in flight")
 			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 			defer cancel()
 			if err := srv.Shutdown(sctx); err != nil {
@@ -128,19 +133,51 @@ func ensureConfig(path string) (bool, error) {
 	return true, f.Close()
 }
 
-func printWelcome(w io.Writer, addr, path, caPath string, created, caCreated bool) {
-	if created {
+// welcome is what the serving banner tells a human.
+type welcome struct {
+	addr, path, caPath string
+	created, caCreated bool
+	tokenless          []string // profiles with no token source at all
+	waiting            []error  // token sources not ready (proxy.Preflight)
+}
+
+// tokenless names the profiles with no token source (the starter config's
+// "default" until a token is written).
+func tokenless(cfg *config.Config) []string {
+	var names []string
+	for _, p := range cfg.Profiles {
+		if !p.HasTokenSource() {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
+// printWelcome prints the banner: what was created, which calls wait for a
+// token and how to give them one, and the three ways in.
+func printWelcome(w io.Writer, b welcome) {
+	addr := b.addr
+	switch {
+	case b.created:
 		fmt.Fprintf(w, "\nWrote a starter config: %s\n"+
 			"  Put your integration's token in it (token: ntn_...), or run:\n"+
 			"    notion-proxy token set --config %s < token.txt\n"+
-			"  Calls wait until a token is there.\n", path, path)
+			"  Calls wait until a token is there.\n", b.path, b.path)
+	case len(b.tokenless) > 0:
+		fmt.Fprintf(w, "\nNo token yet for profile %s in %s: calls wait until one is written.\n"+
+			"  Add it (token: ntn_...), or run:\n"+
+			"    notion-proxy token set --config %s < token.txt\n",
+			strings.Join(b.tokenless, ", "), b.path, b.path)
 	}
-	if caCreated {
-		fmt.Fprintf(w, "\nGenerated the local CA: %s (key beside it, mode 0600).\n", caPath)
+	for _, err := range b.waiting {
+		fmt.Fprintf(w, "\n%v.\n", err)
+	}
+	if b.caCreated {
+		fmt.Fprintf(w, "\nGenerated the local CA: %s (key beside it, mode 0600).\n", b.caPath)
 	}
 	fmt.Fprintf(w, "\nnotion-proxy is serving on http://%s\n"+
 		"  base URL:     point your SDK at http://%s (e.g. new Client({ baseUrl: \"http://%s\" }))\n"+
 		"  HTTPS proxy:  HTTPS_PROXY=http://%s, trusting %s (see: notion-proxy ca)\n"+
-		"  HTTP proxy:   HTTP_PROXY=http://%s with http://%s/v1/... URLs\n\n",
-		addr, addr, addr, addr, caPath, addr, rewrite.NotionHost)
+		"  HTTP proxy:   http_proxy=http://%s with http://%s/v1/... URLs\n\n",
+		addr, addr, addr, addr, b.caPath, addr, rewrite.NotionHost)
 }

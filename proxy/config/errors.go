@@ -51,12 +51,69 @@ func yamlError(file string, data []byte, err error) *Error {
 		// of the construct being parsed, and no line for the first line.
 		line++
 	}
+	if line == 0 && len(data) > 0 {
+		// yaml.v3 leaves out the line when it is the (0-based) first.
+		line = 1
+	}
 	last := len(lineStarts(data))
 	if last > 1 && endsWithBreak(data) {
 		last-- // the empty "line" after the final newline
 	}
 	line = min(line, last)
+	if plain, at := plainYAMLProblem(data, msg, line); plain != "" {
+		return &Error{File: file, Line: at, Msg: "invalid YAML: " + plain}
+	}
 	return &Error{File: file, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+// plainYAMLProblem explains, in plain words and at the line where it is,
+// a YAML problem that yaml.v3 words for its own authors: a tab used for
+// indentation, and a quoted value that is never closed. It returns "" when
+// msg is neither, or when the line cannot be found.
+func plainYAMLProblem(data []byte, msg string, line int) (string, int) {
+	lines := textLines(data)
+	switch msg {
+	case "found a tab character that violates indentation",
+		"found a tab character where an indentation space is expected",
+		"found character that cannot start any token":
+		// The reported line is where the enclosing value started; the tab
+		// is on it or below.
+		for i := max(line, 1); i <= len(lines); i++ {
+			if indent := lines[i-1][:len(lines[i-1])-len(strings.TrimLeft(lines[i-1], " \t"))]; strings.Contains(indent, "\t") {
+				return "this line is indented with a tab: YAML indents with spaces only (replace the tab with spaces)", i
+			}
+			if msg == "found character that cannot start any token" {
+				break // another character than a tab: keep yaml.v3's words
+			}
+		}
+	case "found unexpected end of stream":
+		// The only cause is a quoted value with no closing quote. yaml.v3
+		// names the line where the quote opened, except when that is the
+		// first line: then it names the end of the file.
+		if line < 1 || line > len(lines) {
+			return "", 0
+		}
+		if !strings.ContainsAny(lines[line-1], `"'`) {
+			for i, l := range lines {
+				if strings.ContainsAny(l, `"'`) {
+					line = i + 1
+					break
+				}
+			}
+		}
+		if i := strings.IndexAny(lines[line-1], `"'`); i >= 0 {
+			q := lines[line-1][i : i+1]
+			return "the quoted value that starts on this line has no closing " + q +
+				" (add one where the value ends)", line
+		}
+	}
+	return "", 0
+}
+
+// textLines splits data into its lines, without line breaks.
+func textLines(data []byte) []string {
+	text := strings.ReplaceAll(strings.ReplaceAll(string(data), "\r\n", "\n"), "\r", "\n")
+	return strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 }
 
 // isParserProblem reports whether msg is one of the problems of yaml.v3's

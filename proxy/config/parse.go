@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,23 +18,24 @@ import (
 // Config.Path and the relative paths inside the file do not depend on a later
 // change of working directory.
 //
-// Errors are wrapped as "load config PATH: ...": a missing file satisfies
-// errors.Is(err, fs.ErrNotExist), and a file that does not parse or validate
-// yields an *Error (errors.As) naming the file and line.
+// Every error starts with the file's absolute path: a file that does not
+// parse or validate yields Parse's *Error ("FILE:LINE: ...", errors.As), and
+// a file that cannot be read "FILE: reason", where a missing file satisfies
+// errors.Is(err, fs.ErrNotExist).
 func Load(path string) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("load config %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	data, err := os.ReadFile(abs)
 	if err != nil {
-		return nil, fmt.Errorf("load config %s: %w", abs, err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is already the message's first word
+		}
+		return nil, fmt.Errorf("%s: read config: %w", abs, err)
 	}
-	cfg, err := Parse(data, abs, os.Getenv)
-	if err != nil {
-		return nil, fmt.Errorf("load config %s: %w", abs, err)
-	}
-	return cfg, nil
+	return Parse(data, abs, os.Getenv)
 }
 
 // Parse decodes and validates one config file's contents (SPEC §3) into a

@@ -262,8 +262,8 @@ func TestParseEnvExpansion(t *testing.T) {
 	t.Run("a nil getenv treats every variable as unset", func(t *testing.T) {
 		_, err := Parse([]byte("token: ${NOTION_TOKEN}\n"), "", nil)
 		var ce *Error
-		if !errors.As(err, &ce) || ce.Msg != "token is empty" {
-			t.Errorf("err = %v, want token is empty", err)
+		if !errors.As(err, &ce) || ce.Msg != "token is empty: ${NOTION_TOKEN} is not set" {
+			t.Errorf("err = %v, want token is empty: ${NOTION_TOKEN} is not set", err)
 		}
 	})
 }

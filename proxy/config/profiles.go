@@ -128,21 +128,25 @@ func (d *profileDecoder) source(pr pair) error {
 	if err != nil {
 		return err
 	}
+	unset := p.unsetNote(pr.val)
 	switch pr.key {
 	case "token":
-		if problem := secretProblem(v); problem != "" {
+		if problem := notText(pr.val); problem != "" {
 			return p.errAt(pr.keyNode, "%stoken %s", label, problem)
+		}
+		if problem := secretProblem(v); problem != "" {
+			return p.errAt(pr.keyNode, "%stoken %s%s", label, problem, unset)
 		}
 		d.prof.Token = v
 	case "token_file":
 		if v == "" {
-			return p.errAt(pr.keyNode, "%stoken_file is empty", label)
+			return p.errAt(pr.keyNode, "%stoken_file is empty%s", label, unset)
 		}
 		d.prof.TokenFile = p.path(v)
 	case "token_env":
 		switch {
 		case v == "":
-			return p.errAt(pr.keyNode, "%stoken_env is empty", label)
+			return p.errAt(pr.keyNode, "%stoken_env is empty%s", label, unset)
 		case !isEnvName(v):
 			return p.errAt(pr.keyNode, "%stoken_env must be the name of an environment variable (letters, digits, _), not its value; to use a variable's value write token: ${NAME}", label)
 		}
@@ -171,7 +175,7 @@ func (d *profileDecoder) command(pr pair) error {
 		argv = append(argv, arg)
 	}
 	if argv[0] == "" {
-		return p.errAt(list.Content[0], "%stoken_command[0], the program to run, is empty", label)
+		return p.errAt(list.Content[0], "%stoken_command[0], the program to run, is empty%s", label, p.unsetNote(resolve(list.Content[0])))
 	}
 	d.prof.TokenCommand = argv
 	return nil
@@ -208,8 +212,11 @@ func (d *profileDecoder) oauth(pr pair) error {
 		if err != nil {
 			return err
 		}
-		if problem := secretProblem(v); problem != "" && (e.key != "access_token" || v != "") {
+		if problem := notText(e.val); problem != "" && e.key != "client_id" {
 			return p.errAt(e.keyNode, "%soauth.%s %s", label, e.key, problem)
+		}
+		if problem := secretProblem(v); problem != "" && (e.key != "access_token" || v != "") {
+			return p.errAt(e.keyNode, "%soauth.%s %s%s", label, e.key, problem, p.unsetNote(e.val))
 		}
 		*dst = v
 	}
@@ -238,7 +245,7 @@ func (d *profileDecoder) match(pr pair, idx *profileIndex) error {
 			return err
 		}
 		if problem := secretProblem(v); problem != "" {
-			return p.errAt(item, "%smatch[%d] %s", label, i, problem)
+			return p.errAt(item, "%smatch[%d] %s%s", label, i, problem, p.unsetNote(resolve(item)))
 		}
 		if owner, taken := idx.matches[v]; taken && owner != d.prof.Name {
 			return p.errAt(item, "%smatch[%d] already selects profile %s: a value may select only one profile", label, i, shown(owner))

@@ -279,9 +279,10 @@ func sameTree(a, b *yaml.Node) bool {
 
 // plainSafe reports whether v can be written as a plain (unquoted) YAML
 // scalar that reads back as the same string everywhere, flow context
-// included.
+// included: not a number, boolean or null either, which Parse refuses
+// where a token belongs.
 func plainSafe(v string) bool {
-	if v == "" || v == "null" || v == "Null" || v == "NULL" {
+	if plain := (yaml.Node{Kind: yaml.ScalarNode, Value: v}); v == "" || plain.ShortTag() != "!!str" {
 		return false
 	}
 	for i := 0; i < len(v); i++ {

@@ -27,10 +27,17 @@ func TestParseErrors(t *testing.T) {
 		{"an unclosed list is an error at its line", "listen: 127.0.0.1:1\npause:\n  timeout: [1m\n", 3, "invalid YAML: did not find expected ',' or ']'"},
 		{"a bad indent is an error at its line", "listen: 127.0.0.1:1\nlog:\n  level: info\n format: json\n", 4, "invalid YAML: did not find expected key"},
 		{"a stray colon is an error at its line", "listen: 127.0.0.1:1\ntoken: a: b\n", 2, "invalid YAML: mapping values are not allowed"},
-		{"an unclosed quote is an error at its line", "listen: 127.0.0.1:1\ntoken: \"abc\n", 2, "invalid YAML: found unexpected end of stream"},
+		{"an unclosed quote is an error at its line, in plain words", "listen: 127.0.0.1:1\ntoken: \"abc\n", 2, `invalid YAML: the quoted value that starts on this line has no closing "`},
+		{"an unclosed quote on line 1 is an error at line 1, not at the end", "listen: \"127.0.0.1:1\nupstream: x\nlog: {}\n", 1, `has no closing "`},
+		{"an unclosed single quote names it", "listen: 127.0.0.1:1\n\nupstream: 'abc\nlog: {}\n", 3, "has no closing '"},
+		{"an unclosed quote in a list is an error at its line", "token_command:\n  - op\n  - \"read\n", 3, `has no closing "`},
 		{"a list item followed by a key is an error at the key", "- a\nb: c\n", 2, "invalid YAML: did not find expected '-' indicator"},
 		{"a parser error on line 1 has line 1", "{a: 1]\n", 1, "invalid YAML: did not find expected ',' or '}'"},
-		{"a tab indent is an error with its line", "log:\n\tlevel: info\n", 2, "invalid YAML"},
+		{"a tab indent is an error with its line, in plain words", "log:\n\tlevel: info\n", 2, "invalid YAML: this line is indented with a tab: YAML indents with spaces only"},
+		{"a tab indent on line 1 is an error at line 1", "\tlisten: 127.0.0.1:1\n", 1, "indented with a tab"},
+		{"a tab indent below a nested value is an error at the tab's line", "log:\n  level: info\n\tformat: json\n", 3, "indented with a tab"},
+		{"a tab before a list item is an error at its line", "token_command:\n\t- op\n", 2, "indented with a tab"},
+		{"a character that cannot start a value keeps yaml's words", "listen: 127.0.0.1:1\ntoken: @x\n", 2, "found character that cannot start any token"},
 
 		// Keys.
 		{"an unknown top-level key is an error", "listen: 127.0.0.1:1\nlistne: x\n", 2, `unknown key "listne"`},
@@ -87,7 +94,17 @@ func TestParseErrors(t *testing.T) {
 		// Token sources.
 		{"an empty token is an error", `token: ""` + "\n", 1, "token is empty"},
 		{"a token with no value is an error", "listen: 127.0.0.1:1\ntoken:\n", 2, "token is empty"},
-		{"a token from an unset variable is an error", "token: ${UNSET}\n", 1, "token is empty"},
+		{"a token from an unset variable is an error naming it", "token: ${UNSET}\n", 1, "token is empty: ${UNSET} is not set"},
+		{"a token_file from unset variables names them", "token_file: ${UNSET_DIR}${UNSET}\n", 1, "token_file is empty: ${UNSET_DIR}, ${UNSET} are not set"},
+		{"a profile token from an unset variable names it", lines("profiles:", "  - name: a", "    token: ${NOTION_TOKEN}"), 3, `profile "a": token is empty: ${NOTION_TOKEN} is not set`},
+		{"an oauth secret from an unset variable names it", lines("oauth:", "  client_id: a", "  client_secret: ${CLIENT_KEY}", "  refresh_token: r"), 3, "oauth.client_secret is empty: ${CLIENT_KEY} is not set"},
+		{"a match value from an unset variable names it", lines("profiles:", "  - name: a", "    token: x", "    match:", "      - ${TEAM}"), 5, `match[0] is empty: ${TEAM} is not set`},
+		{"a token_command program from an unset variable names it", "token_command:\n  - ${OP}\n  - read\n", 2, "is empty: ${OP} is not set"},
+		{"a number where a token belongs is an error", "token: 12345\n", 1, "token is a number, not a token"},
+		{"a float where a token belongs is an error", "token: 1e5\n", 1, "token is a number"},
+		{"a boolean where a token belongs is an error", "token: true\n", 1, "token is true or false"},
+		{"a number in a profile's token is an error", lines("profiles:", "  - name: a", "    token: 0x1F"), 3, `profile "a": token is a number`},
+		{"a number as an oauth refresh_token is an error", lines("oauth:", "  client_id: a", "  client_secret: s", "  refresh_token: 42"), 4, "oauth.refresh_token is a number"},
 		{"a token with a space is an error", "token: ntn_SECRET more\n", 1, "token contains whitespace"},
 		{"a token with a trailing newline is an error", "token: \"ntn_SECRET\\n\"\n", 1, "token contains whitespace"},
 		{"a token with a control character is an error", "token: \"ntn_SECRET\\x01\"\n", 1, "token contains a control character"},
@@ -141,10 +158,11 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseAllowsWhatTokensLookLike(t *testing.T) {
-	for _, tok := range []string{"ntn_1234567890abcdefABCDEF", "secret_abcDEF123", "plain", "12345", "true", "Bearer-like.token/with+chars="} {
+	for _, tok := range []string{"ntn_1234567890abcdefABCDEF", "secret_abcDEF123", "plain", `"12345"`, "'true'", "Bearer-like.token/with+chars="} {
 		t.Run("the token "+tok+" is accepted without a prefix check", func(t *testing.T) {
-			if got := mustParse(t, "token: "+tok+"\n", nil).Profiles[0].Token; got != tok {
-				t.Errorf("Token = %q, want %q", got, tok)
+			want := strings.Trim(tok, `"'`)
+			if got := mustParse(t, "token: "+tok+"\n", nil).Profiles[0].Token; got != want {
+				t.Errorf("Token = %q, want %q", got, want)
 			}
 		})
 	}

@@ -1,0 +1,123 @@
+package proxy
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/notion-proxy/notion-proxy/proxy/config"
+)
+
+// Preflight checks what a parsed config names outside itself, as the
+// proxy will meet it at start: the upstream_ca file, and each profile's
+// token_env and token_file. It is the one check shared by `notion-proxy
+// check` and `notion-proxy run`, so check passes exactly the configs run
+// serves.
+//
+// errs are what run refuses to start with: an unreadable upstream_ca, or
+// one holding no PEM certificate; a local CA in ca_dir that cannot be
+// loaded (half of it, or not a CA). A ca_dir with no CA is fine: run
+// creates one. warnings are token sources not ready yet
+// (an unset token_env variable, a missing or empty token_file): run serves
+// anyway and the calls of those profiles wait until a token appears. Every
+// message starts with the config's path (and the profile's line), and
+// never holds a token. getenv nil means os.Getenv.
+func Preflight(cfg *config.Config, getenv func(string) string) (errs, warnings []error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if _, err := upstreamRoots(cfg.UpstreamCA); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", cfg.Path, err))
+	}
+	if err := caProblem(cfg.CADir); err != nil {
+		errs = append(errs, fmt.Errorf("%s: ca_dir: %w", cfg.Path, err))
+	}
+	for _, p := range cfg.Profiles {
+		if _, _, err := resolveToken(p, getenv); err != nil {
+			warnings = append(warnings, fmt.Errorf("%s: profile %s: %w: its calls wait for a token (%s)",
+				placeOf(cfg.Path, p.Line), p.Name, err, tokenHint(p)))
+		}
+	}
+	return errs, warnings
+}
+
+// tokenHint says how a profile whose token source is not ready gets one.
+func tokenHint(p config.Profile) string {
+	switch {
+	case p.TokenEnv != "":
+		// A process's environment is fixed at its start: neither a reload
+		// nor SIGHUP can see a variable set later.
+		return "set " + p.TokenEnv + " and restart the proxy, or use token_file or token"
+	case p.TokenFile != "":
+		if _, err := os.Stat(filepath.Dir(p.TokenFile)); err != nil {
+			// The watch needs the directory; --poll reads the file anyway.
+			return "its directory " + filepath.Dir(p.TokenFile) + " does not exist: create it and restart, or run with --poll"
+		}
+		return "it is picked up as soon as the file holds one"
+	default:
+		return "write one with `notion-proxy token set`"
+	}
+}
+
+// placeOf formats "FILE:LINE" (or "FILE" with no line) for messages.
+func placeOf(file string, line int) string {
+	if line > 0 {
+		return file + ":" + strconv.Itoa(line)
+	}
+	return file
+}
+
+// upstreamRoots is the pool the upstream's certificate is verified
+// against: nil (the system roots) when caFile is "", else the system roots
+// plus the PEM certificates of caFile.
+func upstreamRoots(caFile string) (*x509.CertPool, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("upstream_ca: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("upstream_ca %s holds no PEM certificate", caFile)
+	}
+	return pool, nil
+}
+
+// noteTokenSource logs, once per change, that a profile's token source is
+// not ready (err != nil) and what its calls do meanwhile.
+func (s *Server) noteTokenSource(p *profile, err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if !p.noteFileError(msg) || err == nil {
+		return
+	}
+	if p.gate.Status().Token != "" {
+		s.log.Warn().Str("profile", p.name).Err(err).Msg("token source not ready: keeping the last token")
+		return
+	}
+	s.log.Warn().Str("profile", p.name).Err(err).
+		Msg("token source not ready: calls of this profile wait for a token; " + tokenHint(p.config()))
+}
+
+// caProblem reports why the local CA in dir cannot be loaded, or nil when
+// it can, or when there is none yet (run creates it). It never creates one.
+func caProblem(dir string) error {
+	_, certErr := os.Stat(filepath.Join(dir, CACertFile))
+	_, keyErr := os.Stat(filepath.Join(dir, CAKeyFile))
+	if errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist) {
+		return nil
+	}
+	_, _, err := LoadOrCreateCA(dir, nil)
+	return err
+}
