@@ -42,6 +42,7 @@ type Config struct {
 	MaxBodyBytes  int64 // default 52428800 (50 MiB)
 	Retry         Retry
 	RateLimit     RateLimit
+	Notify        Notify // where events for a person go (notify.go)
 
 	// Profiles has at least one entry. A config with no profiles and no
 	// top-level token source gets one profile named "default" with no token

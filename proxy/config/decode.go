@@ -61,6 +61,8 @@ func (p *parser) config(root *yaml.Node) (*Config, error) {
 			err = p.retry(pr, &cfg.Retry)
 		case "rate_limit":
 			err = p.rateLimit(pr, &cfg.RateLimit)
+		case "notify":
+			err = p.notify(pr, &cfg.Notify)
 		case "listen", "upstream", "upstream_ca", "ca_dir", "notion_version",
 			"other_hosts", "proxy_auth", "admin_token", "max_body_bytes":
 			var v string
