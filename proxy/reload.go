@@ -68,6 +68,7 @@ func (s *Server) rereadTokenFiles() {
 
 // recordReload logs a reload's outcome and keeps it for /-/status.
 func (s *Server) recordReload(err error) {
+	s.tellReload(err)
 	s.statusMu.Lock()
 	s.lastReload = s.now()
 	if err != nil {
@@ -92,6 +93,7 @@ func (s *Server) recordReload(err error) {
 
 // onGateEvent tells the human what a profile's pause means and what to do.
 func (s *Server) onGateEvent(name string, ev GateEvent) {
+	s.tellGate(name, ev)
 	path := s.runtime().cfg.Path
 	switch {
 	case ev.Paused && ev.Token == "":

@@ -93,6 +93,10 @@ type Server struct {
 	statusMu   sync.Mutex
 	lastReload time.Time
 	reloadErr  string
+
+	// human is what the person who fixes the token is told and shown
+	// (events.go, page.go).
+	human *humanSide
 }
 
 // New builds a Server for cfg, intercepting with ca. It does not listen.
@@ -107,6 +111,7 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.profiles = newProfiles(s.now, s.onGateEvent)
 	s.metrics = newMetrics(s.profiles)
+	s.human = newHumanSide(cfg, s.log, s.now, s.metrics)
 	if err := s.apply(cfg); err != nil {
 		return nil, err
 	}
@@ -240,6 +245,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = err2
 	}
 	s.runtime().upstream.CloseIdleConnections()
+	s.human.close(ctx, s.log)
 	return err
 }
 
@@ -272,6 +278,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 	}
 	s.rt.Store(rt)
+	s.human.notifier.SetConfig(notifyConfig(cfg))
 	for _, p := range s.profiles.update(cfg, tokens) {
 		// Its waiting calls cannot be sent with another profile's token
 		// (another workspace, perhaps): they get their 401 now.
