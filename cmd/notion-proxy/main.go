@@ -26,6 +26,7 @@ Usage:
   notion-proxy check [--config PATH]                      validate the config
   notion-proxy ca [--config PATH]                         show the CA and how to trust it
   notion-proxy token set [--profile NAME] [--config PATH] read a token from stdin into the config
+  notion-proxy status [--config PATH] [--addr HOST:PORT]  the running proxy's profiles; exit 0 ok, 1 paused, 2 unreachable
   notion-proxy demo                                       see a revocation repaired, no Notion account needed
 
 The config path defaults to $NOTION_PROXY_CONFIG, then ./notion-proxy.yaml.
@@ -57,6 +58,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdTokenSet(args[1:], stdin, stdout)
 	case "demo":
 		err = cmdDemo(args, stdout)
+	case "status":
+		return cmdStatus(args, stdout, stderr) // its own exit codes
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
