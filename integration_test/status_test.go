@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // freePort returns a loopback port that was free a moment ago, for configs
@@ -71,4 +73,24 @@ func TestStatusCommandExitCodes(t *testing.T) {
 			t.Errorf("exit %d, want 2\n%s%s", code, out, errOut)
 		}
 	})
+}
+
+// TestTheBannerAndThePauseLineNameThePage: the first-run banner and the
+// pause log line tell where the status page is.
+func TestTheBannerAndThePauseLineNameThePage(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA)
+	dir := t.TempDir()
+	p := startProxyAt(t, dir, filepath.Join(dir, "notion-proxy.yaml")) // no config yet: the first run
+	page := p.baseURL() + "/-/"
+	banner := strings.Join(p.allLines(), "\n")
+	if !strings.Contains(banner, "Paste your integration's token at "+page) || !strings.Contains(banner, "status page:  "+page) {
+		t.Errorf("the first-run banner does not name %s:\n%s", page, banner)
+	}
+	p.stop()
+	q := startProxy(t, tokenConfig(fake, fakeCA, "", tokA))
+	admin(t, q, "/-/revoke", "")
+	line := q.waitLog(pauseLine, 5*time.Second)
+	if page := q.baseURL() + "/-/"; line["page"] != page || !strings.Contains(line["message"].(string), "paste it at "+page) {
+		t.Errorf("the pause line does not name %s: %v", page, line)
+	}
 }

@@ -131,9 +131,9 @@ func ensureConfig(path string) (bool, error) {
 func printWelcome(w io.Writer, addr, path, caPath string, created, caCreated bool) {
 	if created {
 		fmt.Fprintf(w, "\nWrote a starter config: %s\n"+
-			"  Put your integration's token in it (token: ntn_...), or run:\n"+
+			"  Paste your integration's token at http://%s/-/, put it in the file (token: ntn_...), or run:\n"+
 			"    notion-proxy token set --config %s < token.txt\n"+
-			"  Calls wait until a token is there.\n", path, path)
+			"  Calls wait until a token is there.\n", path, addr, path)
 	}
 	if caCreated {
 		fmt.Fprintf(w, "\nGenerated the local CA: %s (key beside it, mode 0600).\n", caPath)
@@ -141,6 +141,7 @@ func printWelcome(w io.Writer, addr, path, caPath string, created, caCreated boo
 	fmt.Fprintf(w, "\nnotion-proxy is serving on http://%s\n"+
 		"  base URL:     point your SDK at http://%s (e.g. new Client({ baseUrl: \"http://%s\" }))\n"+
 		"  HTTPS proxy:  HTTPS_PROXY=http://%s, trusting %s (see: notion-proxy ca)\n"+
-		"  HTTP proxy:   HTTP_PROXY=http://%s with http://%s/v1/... URLs\n\n",
-		addr, addr, addr, addr, caPath, addr, rewrite.NotionHost)
+		"  HTTP proxy:   HTTP_PROXY=http://%s with http://%s/v1/... URLs\n"+
+		"  status page:  http://%s/-/ (paste a new token there; `notion-proxy status` in a terminal)\n\n",
+		addr, addr, addr, addr, caPath, addr, rewrite.NotionHost, addr)
 }
