@@ -81,7 +81,14 @@
     s.lastError.hidden = !paused || !p.last_error;
     s.lastError.textContent = p.last_error || "";
     s.todo.hidden = !paused;
-    s.todo.textContent = p.do;
+    if (p.can_paste) {
+      s.todo.replaceChildren("Regenerate the token in ",
+        el("a", { href: "https://www.notion.so/profile/integrations", target: "_blank", rel: "noopener noreferrer",
+          text: "Notion's integration settings" }),
+        ", then paste it below. The waiting calls are then replayed.");
+    } else {
+      s.todo.textContent = p.do;
+    }
     s.form.hidden = !(paused && p.can_paste);
     renderEvents(s.events, p.events);
   }
