@@ -176,6 +176,14 @@ func TestEventsReachTheCommandAndTheWebhook(t *testing.T) {
 			t.Errorf("config_error does not say %q: %s", want, ev.raw)
 		}
 	})
+	t.Run("deliveries are counted", func(t *testing.T) {
+		for _, want := range []string{`notion_proxy_notifications_total{outcome="ok",sink="webhook"} 4`, `notion_proxy_notifications_total{outcome="ok",sink="command"} 4`} {
+			eventually(t, 5*time.Second, "/metrics to show "+want, func() bool {
+				_, metrics, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/metrics", nil, nil)
+				return strings.Contains(string(metrics), want)
+			})
+		}
+	})
 	// Every event once, the same at both ends, within a second, no token.
 	p.stop()
 	hook, cmd := h.events(), commandEvents(t, out)

@@ -324,3 +324,19 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestCommandsOfOneProfileNeverRunAtOnce(t *testing.T) {
+	noLeaks(t)
+	out := filepath.Join(t.TempDir(), "runs")
+	// A run that finds another's lock writes "overlap".
+	script := `if mkdir "$0.lock" 2>/dev/null; then sleep 0.05; rmdir "$0.lock"; echo ok >> "$0"; else echo overlap >> "$0"; fi`
+	n := New(Config{Command: []string{"/bin/sh", "-c", script, out}}, Options{})
+	for range 5 {
+		n.Notify(Event{Event: Paused, Profile: "a"})
+	}
+	closeNotifier(t, n)
+	data, _ := os.ReadFile(out)
+	if got := string(data); got != strings.Repeat("ok\n", 5) {
+		t.Errorf("runs:\n%s\nwant 5 one after the other", got)
+	}
+}
