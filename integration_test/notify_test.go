@@ -124,6 +124,27 @@ func waitEvents(t *testing.T, h *hookReceiver, out, kind string, n int) []hookEv
 	return ofKind(h.events(), kind)
 }
 
+// checkOnceEach checks that every event reached the webhook and the
+// command exactly once, the webhook within a second of the event, and
+// returns the kinds seen.
+func checkOnceEach(t *testing.T, h *hookReceiver, out string) map[string]int {
+	t.Helper()
+	hook, cmd := h.events(), commandEvents(t, out)
+	kinds := map[string]int{}
+	for _, ev := range hook {
+		kinds[ev.Event]++
+		if d := ev.arrived.Sub(ev.Time); d > time.Second {
+			t.Errorf("%s event arrived %v after it happened, want within a second", ev.Event, d)
+		}
+	}
+	for kind, n := range kinds {
+		if n != 1 || len(ofKind(cmd, kind)) != 1 {
+			t.Errorf("%s: %d at the webhook, %d at the command; want exactly 1 each", kind, n, len(ofKind(cmd, kind)))
+		}
+	}
+	return kinds
+}
+
 func TestEventsReachTheCommandAndTheWebhook(t *testing.T) {
 	fake, fakeCA := startFake(t, tokA)
 	h := startHookReceiver(t)
@@ -184,25 +205,11 @@ func TestEventsReachTheCommandAndTheWebhook(t *testing.T) {
 			})
 		}
 	})
-	// Every event once, the same at both ends, within a second, no token.
 	p.stop()
-	hook, cmd := h.events(), commandEvents(t, out)
-	kinds := map[string]int{}
-	for _, ev := range hook {
-		kinds[ev.Event]++
-		if d := ev.arrived.Sub(ev.Time); d > time.Second {
-			t.Errorf("%s event arrived %v after it happened, want within a second", ev.Event, d)
-		}
-	}
-	for kind, n := range kinds {
-		if n != 1 || len(ofKind(cmd, kind)) != 1 {
-			t.Errorf("%s: %d at the webhook, %d at the command; want exactly 1 each", kind, n, len(ofKind(cmd, kind)))
-		}
-	}
-	if len(kinds) != 4 {
+	if kinds := checkOnceEach(t, h, out); len(kinds) != 4 {
 		t.Errorf("events %v, want paused, gave_up, resumed and config_error", kinds)
 	}
-	for _, ev := range append(hook, cmd...) {
+	for _, ev := range append(h.events(), commandEvents(t, out)...) {
 		for _, tok := range []string{tokA, tokB} {
 			if strings.Contains(ev.raw, tok) {
 				t.Errorf("an event holds a token: %s", ev.raw)
@@ -232,6 +239,7 @@ func TestRefreshFailureIsAnEvent(t *testing.T) {
 		t.Errorf("%d paused events for a profile the proxy refreshes itself", n)
 	}
 	p.stop()
+	checkOnceEach(t, h, out)
 	for _, ev := range append(h.events(), commandEvents(t, out)...) {
 		for _, s := range []string{"client-secret-1", "a-dead-refresh-token"} {
 			if strings.Contains(ev.raw, s) {
@@ -239,6 +247,21 @@ func TestRefreshFailureIsAnEvent(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestAFailingTokenCommandIsOneEventNotOneARetry(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA)
+	h := startHookReceiver(t)
+	out := filepath.Join(t.TempDir(), "events.jsonl")
+	p := startProxy(t, upstreamConfig(fake, fakeCA)+notifyConfig(h, out)+
+		`token_command: ["/bin/sh", "-c", "echo vault is sealed >&2; exit 1"]`+"\n")
+	ev := waitEvents(t, h, out, "refresh_failed", 1)[0]
+	if ev.Source != "token_command" || !strings.Contains(ev.Error, "exit status 1") || ev.Profile != "default" {
+		t.Errorf("refresh_failed event: %s", ev.raw)
+	}
+	eventually(t, 10*time.Second, "the refresh to be retried", func() bool { return p.countLogs("token refresh failed") >= 2 })
+	p.stop()
+	checkOnceEach(t, h, out)
 }
 
 // TestADeadWebhookNeverSlowsCalls points the webhook at a server that
