@@ -30,7 +30,8 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Client posts to the webhook; nil means a client of the Notifier's
-	// own (10 s timeout, proxies from the environment).
+	// own: 10 s timeout, and never through a proxy from the environment,
+	// which may be notion-proxy itself.
 	Client *http.Client
 	// Outcome, if set, is told each delivery's end: sink "command" or
 	// "webhook", outcome "ok", "failed" or "dropped" (a full queue). It
@@ -113,7 +114,7 @@ func New(cfg Config, opts Options) *Notifier {
 		n.now = time.Now
 	}
 	if n.client == nil {
-		n.client = &http.Client{Timeout: webhookTimeout, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
+		n.client = &http.Client{Timeout: webhookTimeout, Transport: &http.Transport{Proxy: nil}}
 	}
 	if n.outcome == nil {
 		n.outcome = func(string, string) {}

@@ -7,6 +7,7 @@
   const sections = new Map(); // profile name -> its elements
   const pollEvery = 1000;
   let timer = 0;
+  let nextID = 0;
 
   function el(tag, attrs = {}, ...children) {
     const e = document.createElement(tag);
@@ -38,7 +39,7 @@
   function section(name) {
     let s = sections.get(name);
     if (s) return s;
-    const id = "p" + sections.size;
+    const id = "p" + nextID++;
     s = {
       root: el("section", { class: "profile", "data-profile": name, "aria-labelledby": id + "-title" }),
       state: el("span", { class: "state" }),
@@ -107,6 +108,13 @@
       ? "The last reload failed; the last good config keeps serving: " + sum.last_reload_error : "";
     document.getElementById("admin").hidden = !sum.admin_token_required;
     sum.profiles.forEach(renderProfile);
+    const names = new Set(sum.profiles.map((p) => p.name));
+    for (const [name, s] of sections) {
+      if (!names.has(name)) { // removed from the config
+        s.root.remove();
+        sections.delete(name);
+      }
+    }
     const configEvents = document.getElementById("config-events");
     configEvents.hidden = !(sum.events && sum.events.length);
     renderEvents(configEvents.querySelector("ol"), sum.events);
