@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -202,7 +203,10 @@ func TestStatusPageInChromium(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(body, "proxy_page_forbidden") && !strings.Contains(body, "proxy_browser_refused") {
+		if n := len(withPath(fake, "/favicon.ico")); n != 0 {
+		t.Errorf("the page made the browser send %d GET /favicon.ico to Notion", n)
+	}
+	if !strings.Contains(body, "proxy_page_forbidden") && !strings.Contains(body, "proxy_browser_refused") {
 			t.Errorf("the form's POST was not refused: %s", body)
 		}
 		if after, _ := os.ReadFile(p.cfgPath); string(after) != string(before) || strings.Contains(string(after), tokC) {
@@ -214,4 +218,59 @@ func TestStatusPageInChromium(t *testing.T) {
 	})
 	p.stop()
 	secretsIn(t, p, tokA, tokB, tokC)
+}
+
+func TestStatusPageAsksForTheAdminToken(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA, tokB)
+	p := startProxy(t, tokenConfig(fake, fakeCA, "admin_token: the-admin-token\n", tokA))
+	admin(t, p, "/-/revoke", "the-admin-token")
+	ch := sendAsync(context.Background(), p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil)
+	p.waitProfile(t, "default", "the call waiting", pausedWith(1))
+	ctx := startChromium(t, 60*time.Second)
+	prof := `section[data-profile="default"]`
+	input := chromedp.CSS(prof + ` input[name="token"]`)
+	if err := chromedp.Do(ctx, chromedp.Navigate(p.baseURL()+"/-/")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the profile paused", textIs(prof+" .state", "paused"), 10*time.Second)
+	waitJS(t, ctx, "the admin token field", `document.getElementById("admin-token").checkVisibility()`, 10*time.Second)
+
+	if err := chromedp.Do(ctx, chromedp.SendKeys(input, tokB+kb.Enter)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the refusal shown", fmt.Sprintf("document.querySelector(%q).textContent.startsWith('Not written')", prof+" .result"), 10*time.Second)
+	if data, _ := os.ReadFile(p.cfgPath); strings.Contains(string(data), tokB) {
+		t.Fatal("written without the admin token")
+	}
+	// The token is still in its field: type the admin token and send again.
+	value, err := chromedp.Run(ctx, chromedp.Value(input))
+	if err != nil || value != tokB {
+		t.Fatalf("the token field lost its value after the refusal (%v)", err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#admin-token"), "the-admin-token"),
+		chromedp.SendKeys(input, kb.Enter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := await(t, "the waiting call", ch, 10*time.Second); r.code != 200 {
+		t.Errorf("waiting call: %v", r)
+	}
+	waitJS(t, ctx, "the profile ok", textIs(prof+" .state", "ok"), 10*time.Second)
+	if data, _ := os.ReadFile(p.cfgPath); !strings.Contains(string(data), "token: "+tokB) {
+		t.Errorf("not written with the admin token:\n%s", data)
+	}
+	p.stop()
+	secretsIn(t, p, tokA, tokB, "the-admin-token")
+}
+
+// withPath returns the fake's records of calls to path.
+func withPath(fake *fakenotion.Server, path string) []fakenotion.Request {
+	var out []fakenotion.Request
+	for _, r := range fake.Requests() {
+		if r.Path == path {
+			out = append(out, r)
+		}
+	}
+	return out
 }

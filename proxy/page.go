@@ -128,7 +128,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) bool {
 	switch r.Method + " " + r.URL.Path {
 	case "GET " + pagePath, "HEAD " + pagePath:
 		s.servePageFile(w, r, "page/index.html")
-	case "GET /-/page.css", "GET /-/page.js":
+	case "GET /-/page.css", "GET /-/page.js", "GET /-/favicon.svg":
 		s.servePageFile(w, r, "page/"+strings.TrimPrefix(r.URL.Path, "/-/"))
 	case "GET " + pageSummaryPath:
 		w.Header().Set("Cache-Control", "no-store")
@@ -170,6 +170,8 @@ func pageType(name string) string {
 		return "text/css; charset=utf-8"
 	case strings.HasSuffix(name, ".js"):
 		return "text/javascript; charset=utf-8"
+	case strings.HasSuffix(name, ".svg"):
+		return "image/svg+xml"
 	}
 	return "text/html; charset=utf-8"
 }
