@@ -204,9 +204,9 @@ func TestStatusPageInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 		if n := len(withPath(fake, "/favicon.ico")); n != 0 {
-		t.Errorf("the page made the browser send %d GET /favicon.ico to Notion", n)
-	}
-	if !strings.Contains(body, "proxy_page_forbidden") && !strings.Contains(body, "proxy_browser_refused") {
+			t.Errorf("the page made the browser send %d GET /favicon.ico to Notion", n)
+		}
+		if !strings.Contains(body, "proxy_page_forbidden") && !strings.Contains(body, "proxy_browser_refused") {
 			t.Errorf("the form's POST was not refused: %s", body)
 		}
 		if after, _ := os.ReadFile(p.cfgPath); string(after) != string(before) || strings.Contains(string(after), tokC) {
