@@ -113,6 +113,7 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	s.metrics = newMetrics(s.profiles)
 	s.human = newHumanSide(cfg, s.log, s.now, s.metrics)
 	if err := s.apply(cfg); err != nil {
+		s.human.close(context.Background(), s.log)
 		return nil, err
 	}
 	s.lastReload = s.now()
