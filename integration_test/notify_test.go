@@ -133,6 +133,7 @@ func checkOnceEach(t *testing.T, h *hookReceiver, out string) map[string]int {
 	kinds := map[string]int{}
 	for _, ev := range hook {
 		kinds[ev.Event]++
+		t.Logf("%s reached the webhook %v after it happened", ev.Event, ev.arrived.Sub(ev.Time).Round(time.Millisecond))
 		if d := ev.arrived.Sub(ev.Time); d > time.Second {
 			t.Errorf("%s event arrived %v after it happened, want within a second", ev.Event, d)
 		}
@@ -318,13 +319,17 @@ func TestADeadWebhookNeverSlowsCalls(t *testing.T) {
 			t.Errorf("round %d: the call took %v after the token write", i, d)
 		}
 	}
+	var slowest time.Duration
 	for range 20 {
 		start := time.Now()
 		if code, body, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil); code != 200 {
 			t.Fatalf("%d %s", code, body)
 		}
-		if d := time.Since(start); d > 2*time.Second {
+		d := time.Since(start)
+		slowest = max(slowest, d)
+		if d > 2*time.Second {
 			t.Errorf("a call took %v", d)
 		}
 	}
+	t.Logf("with the webhook hanging, the slowest of 20 calls took %v", slowest)
 }
