@@ -202,6 +202,7 @@ func TestPasteTokenFormWritesATokenFile(t *testing.T) {
 func TestPasteTokenFormNeedsTheAdminToken(t *testing.T) {
 	fake, fakeCA := startFake(t, tokA, tokB)
 	p := startProxy(t, tokenConfig(fake, fakeCA, "admin_token: the-admin-token\n", tokA))
+	admin(t, p, "/-/revoke", "the-admin-token")
 	secret := pageSecret(t, p)
 	if sum := summaryOf(t, p); sum["admin_token_required"] != true {
 		t.Errorf("the summary does not say the admin token is needed: %v", sum)
@@ -218,4 +219,17 @@ func TestPasteTokenFormNeedsTheAdminToken(t *testing.T) {
 	if data, _ := os.ReadFile(p.cfgPath); !strings.Contains(string(data), tokB) {
 		t.Errorf("token not written:\n%s", data)
 	}
+	t.Run("with no call waiting, the summary says the next call tries the new token", func(t *testing.T) {
+		prof := summaryOf(t, p)["profiles"].([]any)[0].(map[string]any)
+		if prof["state"] != "paused" || prof["token_untried"] != true {
+			t.Errorf("summary profile %v", prof)
+		}
+		if code, body, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil); code != 200 {
+			t.Fatalf("the next call: %d %s", code, body)
+		}
+		prof = summaryOf(t, p)["profiles"].([]any)[0].(map[string]any)
+		if prof["state"] != "ok" || prof["token_untried"] != false {
+			t.Errorf("summary profile after the call %v", prof)
+		}
+	})
 }

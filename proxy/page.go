@@ -62,6 +62,7 @@ type ProfileSummary struct {
 	Source       string         `json:"source"`        // token, token_file, token_env, token_command, oauth or none
 	SourceDetail string         `json:"source_detail"` // the file, variable or program
 	CanPaste     bool           `json:"can_paste"`     // the page can write its new token
+	TokenUntried bool           `json:"token_untried"` // paused with a new token the next call tries
 	Do           string         `json:"do"`            // what to do while it is paused
 	LastError    string         `json:"last_error"`
 	Events       []notify.Event `json:"events"` // the last ones, oldest first
@@ -92,7 +93,8 @@ func (s *Server) Summary() Summary {
 		pc := p.config()
 		src, detail := tokenSource(pc)
 		sum.Profiles = append(sum.Profiles, ProfileSummary{ProfileStatus: ps, Source: src, SourceDetail: detail,
-			CanPaste: canPaste(pc), Do: s.whatToDo(pc), LastError: s.human.lastErrorOf(ps.Name), Events: s.recentEvents(ps.Name)})
+			TokenUntried: p.gate.Status().Probing,
+			CanPaste:     canPaste(pc), Do: s.whatToDo(pc), LastError: s.human.lastErrorOf(ps.Name), Events: s.recentEvents(ps.Name)})
 	}
 	return sum
 }

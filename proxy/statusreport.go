@@ -88,7 +88,10 @@ func WriteSummary(w io.Writer, sum Summary, now time.Time) int {
 					now.Sub(*p.PausedSince).Round(time.Second))
 			}
 			fmt.Fprintf(w, "  waiting: %d call(s)\n", p.Waiting)
-			if p.LastError != "" {
+			switch {
+			case p.TokenUntried:
+				fmt.Fprintf(w, "  now:     a new token is in place; the next call tries it\n")
+			case p.LastError != "":
 				fmt.Fprintf(w, "  why:     %s\n", p.LastError)
 			}
 			fmt.Fprintf(w, "  to do:   %s\n", p.Do)

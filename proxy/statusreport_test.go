@@ -45,6 +45,8 @@ func TestWriteSummary(t *testing.T) {
 		code     int
 		want     []string
 	}{
+		{"a new token not yet tried is said so", []ProfileSummary{{ProfileStatus: ProfileStatus{Name: "c", State: "paused", PausedSince: &since}, TokenUntried: true, LastError: "old"}},
+			StatusExitPaused, []string{"now:     a new token is in place; the next call tries it"}},
 		{"every profile ok exits 0", []ProfileSummary{ok}, StatusExitOK, []string{"profile a: OK", "from token_file /run/tok"}},
 		{"a paused profile exits 1 and says what to do", []ProfileSummary{ok, paused}, StatusExitPaused,
 			[]string{"profile b: PAUSED", "(1m30s ago)", "waiting: 2 call(s)", "why:     Notion rejected the token", "to do:   Paste it.", "Notion rejected it.\n"}},

@@ -79,8 +79,9 @@
     s.waiting.textContent = String(p.waiting);
     s.token.textContent = p.token || "none yet";
     s.source.textContent = p.source + (p.source_detail ? " " + p.source_detail : "");
-    s.lastError.hidden = !paused || !p.last_error;
-    s.lastError.textContent = p.last_error || "";
+    s.lastError.hidden = !paused || !(p.last_error || p.token_untried);
+    s.lastError.textContent = p.token_untried
+      ? "A new token " + p.token + " is in place; the next call tries it." : p.last_error || "";
     s.todo.hidden = !paused;
     if (p.can_paste) {
       s.todo.replaceChildren("Regenerate the token in ",
