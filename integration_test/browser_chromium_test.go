@@ -47,6 +47,8 @@ func startBrowser(t *testing.T, ctx context.Context) context.Context {
 		chromedp.NoSandbox, // the tests run as root
 		chromedp.Flag("host-resolver-rules", "MAP evil.test 127.0.0.1"),
 		chromedp.Flag("disable-features", "HttpsUpgrades,HttpsFirstBalancedModeAutoEnable"),
+		chromedp.Flag("no-proxy-server", true),
+		chromedp.WindowSize(1000, 900),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)

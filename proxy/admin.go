@@ -71,6 +71,9 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, s.Status())
 	default:
+		if s.servePage(w, r) { // the status page (page.go)
+			return
+		}
 		writeNotionError(w, http.StatusNotFound, "proxy_not_found", "no admin endpoint "+route)
 	}
 }

@@ -153,6 +153,7 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if err != nil {
 			if gaveUp(err) {
+				s.tellGaveUp(c, err)
 				c.outcome = err.Error()
 				ans := s.rejectionFor(c)
 				c.status = ans.Status

@@ -331,13 +331,14 @@ type GateStatus struct {
 	Token       string // the current token (callers fingerprint it)
 	Waiting     int
 	PausedSince time.Time // zero when ok
+	Probing     bool      // paused with a new token that no call has tried yet (or is trying)
 }
 
 // Status returns a snapshot of the gate.
 func (g *Gate) Status() GateStatus {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s := GateStatus{State: g.state.String(), Token: g.token, Waiting: len(g.queue)}
+	s := GateStatus{State: g.state.String(), Token: g.token, Waiting: len(g.queue), Probing: g.state == gateProbing}
 	if g.state != gateOpen {
 		s.PausedSince = g.pausedSince
 	}

@@ -54,6 +54,7 @@ func (s *Server) startRefresh(p *profile) {
 // installs one, the profile no longer needs one, or the server stops.
 func (s *Server) refreshLoop(p *profile) {
 	backoff := refreshBackoffMin
+	told := false // a person hears of the first failure, not of every retry
 	for {
 		st := p.gate.Status()
 		pc := p.config()
@@ -84,6 +85,10 @@ func (s *Server) refreshLoop(p *profile) {
 			return
 		}
 		s.metrics.tokenRefreshes.WithLabelValues(p.name, "error").Inc()
+		if !told || errors.Is(err, errInvalidGrant) {
+			s.tellRefreshFailed(p, source, err)
+			told = true
+		}
 		if errors.Is(err, errInvalidGrant) {
 			s.log.Error().Str("profile", p.name).Err(err).Str("config", s.runtime().cfg.Path).
 				Msg("OAuth refresh refused: a human must re-authorise the integration and put the new " +

@@ -68,6 +68,7 @@ func (s *Server) rereadTokenFiles() {
 
 // recordReload logs a reload's outcome and keeps it for /-/status.
 func (s *Server) recordReload(err error) {
+	s.tellReload(err)
 	s.statusMu.Lock()
 	s.lastReload = s.now()
 	if err != nil {
@@ -92,12 +93,13 @@ func (s *Server) recordReload(err error) {
 
 // onGateEvent tells the human what a profile's pause means and what to do.
 func (s *Server) onGateEvent(name string, ev GateEvent) {
+	s.tellGate(name, ev)
 	path := s.runtime().cfg.Path
 	switch {
 	case ev.Paused && ev.Token == "":
-		s.log.Warn().Str("profile", name).Str("config", path).
+		s.log.Warn().Str("profile", name).Str("config", path).Str("page", s.pageURL()).
 			Msg("no token for this profile: calls wait until one is written to the config " +
-				"(or run `notion-proxy token set`)")
+				"(or run `notion-proxy token set`, or paste it at " + s.pageURL() + ")")
 	case ev.Paused:
 		s.metrics.pauses.WithLabelValues(name).Inc()
 		if p := s.profiles.get(name); p != nil && p.refreshable() {
@@ -111,9 +113,10 @@ func (s *Server) onGateEvent(name string, ev GateEvent) {
 			what = "Notion rejected the new token too"
 		}
 		s.log.Warn().Str("profile", name).Str("token", rewrite.Fingerprint(ev.Token)).Str("config", path).
+			Str("page", s.pageURL()).
 			Msg(what + ": calls of this profile are paused. Regenerate the token in Notion's integration " +
-				"settings (https://www.notion.so/profile/integrations) and write it into " + path +
-				" (or run `notion-proxy token set`); waiting calls are then replayed")
+				"settings (https://www.notion.so/profile/integrations) and paste it at " + s.pageURL() +
+				", or write it into " + path + " (or run `notion-proxy token set`); waiting calls are then replayed")
 	case ev.Resumed:
 		s.metrics.pauseDuration.WithLabelValues(name).Observe(ev.PausedFor.Seconds())
 		s.log.Info().Str("profile", name).Float64("paused_for_ms", millis(ev.PausedFor)).Int("replayed", ev.Replayed).

@@ -92,6 +92,10 @@ type Server struct {
 	statusMu   sync.Mutex
 	lastReload time.Time
 	reloadErr  string
+
+	// human is what the person who fixes the token is told and shown
+	// (events.go, page.go).
+	human *humanSide
 }
 
 // New builds a Server for cfg, intercepting with ca. It does not listen.
@@ -110,7 +114,9 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	s.profiles = newProfiles(s.now, s.onGateEvent)
 	s.metrics = newMetrics(s.profiles)
 	s.refusals = newRefusals(s.metrics.reg)
+	s.human = newHumanSide(cfg, s.log, s.now, s.metrics)
 	if err := s.apply(cfg); err != nil {
+		s.human.close(context.Background(), s.log)
 		return nil, err
 	}
 	s.lastReload = s.now()
@@ -248,6 +254,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = err2
 	}
 	s.runtime().upstream.CloseIdleConnections()
+	s.human.close(ctx, s.log)
 	return err
 }
 
@@ -283,6 +290,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 	}
 	s.rt.Store(rt)
+	s.human.notifier.SetConfig(notifyConfig(cfg))
 	for _, p := range s.profiles.update(cfg, tokens) {
 		// Its waiting calls cannot be sent with another profile's token
 		// (another workspace, perhaps): they get their 401 now.

@@ -25,6 +25,7 @@ Usage:
   notion-proxy ca [CONFIG]                        show the CA and how to trust it
   notion-proxy token set [CONFIG] [--profile NAME] < token.txt
                                                   write a token from stdin into the config
+  notion-proxy status [CONFIG] [--addr HOST:PORT]  the running proxy's profiles; exit 0 ok, 1 paused, 2 unreachable
   notion-proxy demo                               see a revocation repaired, no Notion account needed
   notion-proxy help [COMMAND]                     this text, and a command's flags
 
@@ -76,6 +77,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 0
 		}
 		err = cmdDemo(args, stdout)
+	case "status":
+		return cmdStatus(args, stdout, stderr) // its own exit codes
 	default:
 		fmt.Fprint(stderr, usage)
 		err = fmt.Errorf("unknown command %q", cmd)

@@ -160,14 +160,14 @@ func printWelcome(w io.Writer, b welcome) {
 	switch {
 	case b.created:
 		fmt.Fprintf(w, "\nWrote a starter config: %s\n"+
-			"  Put your integration's token in it (token: ntn_...), or run:\n"+
+			"  Paste your integration's token at http://%s/-/, put it in the file (token: ntn_...), or run:\n"+
 			"    notion-proxy token set --config %s < token.txt\n"+
-			"  Calls wait until a token is there.\n", b.path, b.path)
+			"  Calls wait until a token is there.\n", b.path, addr, b.path)
 	case len(b.tokenless) > 0:
 		fmt.Fprintf(w, "\nNo token yet for profile %s in %s: calls wait until one is written.\n"+
-			"  Add it (token: ntn_...), or run:\n"+
+			"  Paste it at http://%s/-/, add it (token: ntn_...), or run:\n"+
 			"    notion-proxy token set --config %s < token.txt\n",
-			strings.Join(b.tokenless, ", "), b.path, b.path)
+			strings.Join(b.tokenless, ", "), b.path, addr, b.path)
 	}
 	for _, err := range b.waiting {
 		fmt.Fprintf(w, "\n%v.\n", err)
@@ -178,6 +178,7 @@ func printWelcome(w io.Writer, b welcome) {
 	fmt.Fprintf(w, "\nnotion-proxy is serving on http://%s\n"+
 		"  base URL:     point your SDK at http://%s (e.g. new Client({ baseUrl: \"http://%s\" }))\n"+
 		"  HTTPS proxy:  HTTPS_PROXY=http://%s, trusting %s (see: notion-proxy ca)\n"+
-		"  HTTP proxy:   http_proxy=http://%s with http://%s/v1/... URLs\n\n",
-		addr, addr, addr, addr, b.caPath, addr, rewrite.NotionHost)
+		"  HTTP proxy:   http_proxy=http://%s with http://%s/v1/... URLs\n"+
+		"  status page:  http://%s/-/ (paste a new token there; `notion-proxy status` in a terminal)\n\n",
+		addr, addr, addr, addr, b.caPath, addr, rewrite.NotionHost, addr)
 }

@@ -43,7 +43,7 @@ func cmdTokenSet(args []string, stdin io.Reader, stdout io.Writer) error {
 		return fmt.Errorf("read token from stdin: %w", err)
 	}
 	token := strings.TrimSpace(string(raw))
-	if token == "" || strings.ContainsAny(token, " \t\r\n") {
+	if proxy.CheckToken(token) != nil {
 		return errors.New("stdin must hold exactly one token (no spaces)")
 	}
 	if cfg, err := config.Load(path); err == nil {
@@ -51,17 +51,7 @@ func cmdTokenSet(args []string, stdin io.Reader, stdout io.Writer) error {
 			return sameToken(stdout, cfg, p.Name, token)
 		}
 	}
-	err = proxy.EditFile(path, nil, func(data []byte) ([]byte, error) {
-		out, err := config.SetToken(data, *profile, token)
-		if err != nil {
-			return nil, fmt.Errorf("set token in %s: %w", path, err)
-		}
-		if _, err := config.Parse(out, path, os.Getenv); err != nil {
-			return nil, fmt.Errorf("config would not be valid: %w", err)
-		}
-		return out, nil
-	})
-	if err != nil {
+	if err := proxy.SetTokenInFile(path, *profile, token, os.Getenv); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "token %s written to %s\n", rewrite.Fingerprint(token), path)

@@ -42,6 +42,7 @@ type Config struct {
 	MaxBodyBytes  int64 // default 52428800 (50 MiB)
 	Retry         Retry
 	RateLimit     RateLimit
+	Notify        Notify // where events for a person go (notify.go)
 
 	// AllowedHosts are the host names or IP addresses (lowercase, IPs in
 	// canonical form, no port) that origin-form requests may name in Host

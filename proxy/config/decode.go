@@ -65,6 +65,8 @@ func (p *parser) config(root *yaml.Node) (*Config, error) {
 			cfg.AllowedHosts, err = p.list(pr, "allowed_hosts", canonicalHost)
 		case "cors":
 			err = p.cors(pr, &cfg.CORS)
+		case "notify":
+			err = p.notify(pr, &cfg.Notify)
 		case "listen", "upstream", "upstream_ca", "ca_dir", "notion_version",
 			"other_hosts", "proxy_auth", "admin_token", "max_body_bytes":
 			var v string

@@ -1,0 +1,58 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// runCommand runs the configured command for ev: no shell, ev as one line
+// of JSON on stdin, its kind, profile and text in the environment, at most
+// commandTimeout. Its stderr is logged; its stdout is ignored.
+func (n *Notifier) runCommand(ev Event) {
+	argv := n.cfg.Load().Command
+	if len(argv) == 0 {
+		return // removed from the config meanwhile
+	}
+	line, err := json.Marshal(ev)
+	if err != nil {
+		n.outcome(SinkCommand, OutcomeFailed)
+		return
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, commandTimeout)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...) // never through a shell
+	cmd.Stdin = bytes.NewReader(append(line, '\n'))
+	cmd.Stderr = &limitedWriter{buf: &stderr, n: 8 << 10}
+	cmd.Env = append(cmd.Environ(),
+		"NOTION_PROXY_EVENT="+ev.Event, "NOTION_PROXY_PROFILE="+ev.Profile, "NOTION_PROXY_TEXT="+ev.Text)
+	cmd.WaitDelay = time.Second // a child that keeps stderr open cannot hold the queue
+	err = cmd.Run()
+	if msg := strings.TrimSpace(stderr.String()); msg != "" {
+		n.log.Warn().Str("event", ev.Event).Str("command", argv[0]).Str("stderr", msg).Msg("notify command wrote to stderr")
+	}
+	if err != nil {
+		n.outcome(SinkCommand, OutcomeFailed)
+		n.log.Warn().Str("event", ev.Event).Str("profile", ev.Profile).Str("command", argv[0]).Err(err).
+			Msg("notify command failed")
+		return
+	}
+	n.outcome(SinkCommand, OutcomeOK)
+}
+
+// limitedWriter keeps the first n bytes written and discards the rest.
+type limitedWriter struct {
+	buf *bytes.Buffer
+	n   int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if room := l.n - l.buf.Len(); room > 0 {
+		l.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}

@@ -1,0 +1,255 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/notify"
+	"github.com/notion-proxy/notion-proxy/rewrite"
+)
+
+// The status page for a person (SPEC §12): GET /-/ is plain HTML, CSS and
+// a small script shipped in the binary, no external asset. The script
+// polls GET /-/summary and, for a paused profile whose token is inline or
+// in a token_file, offers a form that POSTs the new token to /-/token.
+//
+// The form is safe from other pages: besides the Host and Origin checks
+// every request passes (SPEC §11), POST /-/token needs the page's secret,
+// random per process and readable only by a page of the proxy's own
+// origin, in the X-Notion-Proxy-Page header (which no cross-origin form or
+// simple request can send), and a JSON body; with admin_token set, the
+// admin token too, like every admin POST. The token pasted is never
+// logged, put in an event, or answered back: only its fingerprint.
+
+//go:embed page
+var pageFiles embed.FS
+
+// Page paths and the header that carries the page's secret.
+const (
+	pagePath         = "/-/"
+	pageSummaryPath  = "/-/summary"
+	pageTokenPath    = "/-/token"
+	pageSecretHeader = "X-Notion-Proxy-Page"
+	pageSecretSlot   = "{{PAGE_SECRET}}"
+	maxPasteBytes    = 64 << 10
+)
+
+// Error codes of POST /-/token.
+const (
+	codePageForbidden   = "proxy_page_forbidden"
+	codeTokenNotWritten = "proxy_token_not_written"
+)
+
+// pageCSP lets the page load only its own script and style and talk only
+// to its own origin; no other page may frame it.
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+	"img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// ProfileSummary is one profile on the status page and in `notion-proxy
+// status`: its status, where its token comes from, what to do, and what
+// happened lately. It never holds a token.
+type ProfileSummary struct {
+	ProfileStatus
+	Source       string         `json:"source"`        // token, token_file, token_env, token_command, oauth or none
+	SourceDetail string         `json:"source_detail"` // the file, variable or program
+	CanPaste     bool           `json:"can_paste"`     // the page can write its new token
+	TokenUntried bool           `json:"token_untried"` // paused with a new token the next call tries
+	Do           string         `json:"do"`            // what to do while it is paused
+	LastError    string         `json:"last_error"`
+	Events       []notify.Event `json:"events"` // the last ones, oldest first
+}
+
+// Summary is the body of GET /-/summary.
+type Summary struct {
+	Config             string           `json:"config"`
+	Page               string           `json:"page"`
+	AdminTokenRequired bool             `json:"admin_token_required"`
+	LastReload         time.Time        `json:"last_reload"`
+	LastReloadError    string           `json:"last_reload_error"`
+	Events             []notify.Event   `json:"events"` // about the whole config
+	Profiles           []ProfileSummary `json:"profiles"`
+}
+
+// Summary returns what the status page shows.
+func (s *Server) Summary() Summary {
+	st := s.Status()
+	cfg := s.runtime().cfg
+	sum := Summary{Config: st.Config, Page: s.pageURL(), AdminTokenRequired: cfg.AdminToken != "",
+		LastReload: st.LastReload, LastReloadError: st.LastReloadError, Events: s.recentEvents("")}
+	for _, ps := range st.Profiles {
+		p := s.profiles.get(ps.Name)
+		if p == nil {
+			continue
+		}
+		pc := p.config()
+		src, detail := tokenSource(pc)
+		sum.Profiles = append(sum.Profiles, ProfileSummary{ProfileStatus: ps, Source: src, SourceDetail: detail,
+			TokenUntried: p.gate.Status().Probing,
+			CanPaste:     canPaste(pc), Do: s.whatToDo(pc), LastError: s.human.lastErrorOf(ps.Name), Events: s.recentEvents(ps.Name)})
+	}
+	return sum
+}
+
+// tokenSource names where a profile's token comes from.
+func tokenSource(pc config.Profile) (source, detail string) {
+	switch {
+	case pc.Token != "":
+		return "token", ""
+	case pc.TokenFile != "":
+		return "token_file", pc.TokenFile
+	case pc.TokenEnv != "":
+		return "token_env", pc.TokenEnv
+	case len(pc.TokenCommand) > 0:
+		return "token_command", pc.TokenCommand[0]
+	case pc.OAuth != nil:
+		return "oauth", ""
+	}
+	return "none", ""
+}
+
+// canPaste reports whether the page can write the profile's new token: an
+// inline token (or none yet) goes into the config, a token_file's into
+// its file.
+func canPaste(pc config.Profile) bool {
+	return pc.Token != "" || pc.TokenFile != "" || !pc.HasTokenSource()
+}
+
+// servePage serves the status page's paths and reports whether r was one
+// of them. serveAdmin has already checked the caller (loopback; for a
+// POST, admin_token).
+func (s *Server) servePage(w http.ResponseWriter, r *http.Request) bool {
+	switch r.Method + " " + r.URL.Path {
+	case "GET " + pagePath, "HEAD " + pagePath:
+		s.servePageFile(w, r, "page/index.html")
+	case "GET /-/page.css", "GET /-/page.js", "GET /-/favicon.svg":
+		s.servePageFile(w, r, "page/"+strings.TrimPrefix(r.URL.Path, "/-/"))
+	case "GET " + pageSummaryPath:
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, s.Summary())
+	case "POST " + pageTokenPath:
+		s.servePaste(w, r)
+	default:
+		return false
+	}
+	return true
+}
+
+func (s *Server) servePageFile(w http.ResponseWriter, r *http.Request, name string) {
+	data, err := pageFiles.ReadFile(name)
+	if err != nil {
+		writeNotionError(w, http.StatusNotFound, "proxy_not_found", "no page file "+name)
+		return
+	}
+	if name == "page/index.html" {
+		data = bytes.Replace(data, []byte(pageSecretSlot), []byte(s.human.pageSecret), 1)
+	}
+	h := w.Header()
+	h.Set("Content-Type", pageType(name))
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(data)
+	}
+}
+
+// pageType is the Content-Type of one of the page's files.
+func pageType(name string) string {
+	switch {
+	case strings.HasSuffix(name, ".css"):
+		return "text/css; charset=utf-8"
+	case strings.HasSuffix(name, ".js"):
+		return "text/javascript; charset=utf-8"
+	case strings.HasSuffix(name, ".svg"):
+		return "image/svg+xml"
+	}
+	return "text/html; charset=utf-8"
+}
+
+// pasteRequest is the body of POST /-/token.
+type pasteRequest struct {
+	Profile string `json:"profile"`
+	Token   string `json:"token"`
+}
+
+// pasteAnswer is the answer to a token written: never the token itself.
+type pasteAnswer struct {
+	Profile string `json:"profile"`
+	Token   string `json:"token"`   // fingerprint
+	Written string `json:"written"` // the file written
+}
+
+// servePaste writes a token pasted into the page: into the config like
+// `notion-proxy token set`, or into the profile's token_file; then
+// reloads at once, so the waiting calls resume without waiting for the
+// file watcher.
+func (s *Server) servePaste(w http.ResponseWriter, r *http.Request) {
+	got := r.Header.Get(pageSecretHeader)
+	if subtle.ConstantTimeCompare([]byte(got), []byte(s.human.pageSecret)) != 1 {
+		writeNotionError(w, http.StatusForbidden, codePageForbidden,
+			"POST /-/token is for the status page at "+pagePath+" only (its secret is missing or wrong)")
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeNotionError(w, http.StatusUnsupportedMediaType, codePageForbidden, "POST /-/token takes application/json")
+		return
+	}
+	var req pasteRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxPasteBytes)).Decode(&req); err != nil {
+		writeNotionError(w, http.StatusBadRequest, "proxy_bad_request", "the body is not {\"profile\": ..., \"token\": ...}")
+		return
+	}
+	p := s.profiles.get(req.Profile)
+	if p == nil {
+		writeNotionError(w, http.StatusNotFound, "proxy_unknown_profile", "no profile named "+req.Profile)
+		return
+	}
+	token := strings.TrimSpace(req.Token)
+	written, err := s.writePasted(p, token)
+	if err != nil {
+		s.log.Warn().Str("profile", p.name).Err(err).Msg("status page: the token pasted was not written")
+		writeNotionError(w, http.StatusUnprocessableEntity, codeTokenNotWritten, err.Error())
+		return
+	}
+	fp := rewrite.Fingerprint(token)
+	s.log.Info().Str("profile", p.name).Str("token", fp).Str("written", written).
+		Msg("status page: new token written")
+	_ = s.Reload(false) // the config changed, or a token_file: rereadTokenFiles
+	writeJSON(w, http.StatusOK, pasteAnswer{Profile: p.name, Token: fp, Written: written})
+}
+
+// errCannotPaste: the profile's token is not kept where the page can
+// write it.
+var errCannotPaste = errors.New("the page cannot write this profile's token")
+
+// writePasted writes token where the profile reads it and returns that
+// file.
+func (s *Server) writePasted(p *profile, token string) (string, error) {
+	pc := p.config()
+	if !canPaste(pc) {
+		return "", errors.Join(errCannotPaste, errors.New(s.whatToDo(pc)))
+	}
+	if err := CheckToken(token); err != nil {
+		return "", err
+	}
+	if pc.TokenFile != "" {
+		return pc.TokenFile, SetTokenFile(pc.TokenFile, token)
+	}
+	path := s.runtime().cfg.Path
+	// An OAuth refresh writing the same file waits (persistOAuth).
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	return path, SetTokenInFile(path, p.name, token, s.getenv)
+}
