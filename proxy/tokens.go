@@ -195,13 +195,17 @@ var errNoToken = errors.New("no token")
 // kept in the config. ok is false for sources that must be run (a
 // token_command, an OAuth profile with no access token yet): the refresher
 // provides those. A profile with no token source gives "" (the starter
-// config: calls wait until a token is written).
+// config: calls wait until a token is written). A token from the
+// environment or a file passes the same check as an inline one
+// (config.SecretProblem), so a value that cannot go in a header is refused
+// here, naming its source, instead of failing every call.
 func resolveToken(p config.Profile, getenv func(string) string) (tok string, ok bool, err error) {
+	var source string
 	switch {
 	case p.Token != "":
-		tok = p.Token
+		tok, source = p.Token, "token of profile "+p.Name
 	case p.TokenEnv != "":
-		tok = strings.TrimSpace(getenv(p.TokenEnv))
+		tok, source = strings.TrimSpace(getenv(p.TokenEnv)), "token_env "+p.TokenEnv
 		if tok == "" {
 			return "", false, fmt.Errorf("token_env %s is not set: %w", p.TokenEnv, errNoToken)
 		}
@@ -210,7 +214,7 @@ func resolveToken(p config.Profile, getenv func(string) string) (tok string, ok 
 		if err != nil {
 			return "", false, fmt.Errorf("read token_file %s: %w", p.TokenFile, err)
 		}
-		tok = strings.TrimSpace(string(data))
+		tok, source = strings.TrimSpace(string(data)), "token_file "+p.TokenFile
 		if tok == "" {
 			return "", false, fmt.Errorf("token_file %s is empty: %w", p.TokenFile, errNoToken)
 		}
@@ -218,14 +222,14 @@ func resolveToken(p config.Profile, getenv func(string) string) (tok string, ok 
 		if p.OAuth.AccessToken == "" {
 			return "", false, nil
 		}
-		tok = p.OAuth.AccessToken
+		tok, source = p.OAuth.AccessToken, "oauth access_token of profile "+p.Name
 	case len(p.TokenCommand) > 0:
 		return "", false, nil
 	default:
 		return "", true, nil
 	}
-	if strings.ContainsAny(tok, " \t\r\n\v\f") {
-		return "", false, fmt.Errorf("token of profile %s contains whitespace: %w", p.Name, errNoToken)
+	if problem := config.SecretProblem(tok); problem != "" {
+		return "", false, fmt.Errorf("%s %s: %w", source, problem, errNoToken)
 	}
 	return tok, true, nil
 }
