@@ -93,6 +93,14 @@ type Server struct {
 	statusMu   sync.Mutex
 	lastReload time.Time
 	reloadErr  string
+
+	// Guarded by reloadMu: failed reads waiting to be retried
+	// (readretry.go) and the limiter of repeated reload errors.
+	readRetry    readRetry
+	reloadErrLog repeatLimiter
+	// watchWindow is how long the watcher gathers in-place writes before
+	// it reloads (watch.go); tests widen it.
+	watchWindow time.Duration
 }
 
 // New builds a Server for cfg, intercepting with ca. It does not listen.
@@ -105,6 +113,8 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 		s.now = time.Now
 	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	s.readRetry.due = make(chan time.Duration, 1)
+	s.watchWindow = coalesceWindow
 	s.profiles = newProfiles(s.now, s.onGateEvent)
 	s.metrics = newMetrics(s.profiles)
 	if err := s.apply(cfg); err != nil {
@@ -246,7 +256,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) runtime() *runtimeConfig { return s.rt.Load() }
 
 // apply swaps cfg in: the upstream transport (rebuilt only when
-// upstream_ca changed), the profiles and their tokens.
+// upstream_ca changed), the profiles and their tokens. A *tokenErrors
+// error means cfg was applied but the profiles it names kept their tokens;
+// any other error, that nothing was applied.
 func (s *Server) apply(cfg *config.Config) error {
 	old := s.runtime()
 	rt := &runtimeConfig{cfg: cfg}
@@ -260,11 +272,11 @@ func (s *Server) apply(cfg *config.Config) error {
 		rt.upstream = tr
 	}
 	tokens := make(map[string]string, len(cfg.Profiles))
-	var errs []error
+	var failed tokenErrors
 	for _, p := range cfg.Profiles {
 		tok, ok, err := resolveToken(p, s.getenv)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("profile %s: %w", p.Name, err))
+			failed.add(p.Name, err)
 			continue
 		}
 		if ok {
@@ -297,7 +309,10 @@ func (s *Server) apply(cfg *config.Config) error {
 			s.log.Warn().Str("ca_dir", cfg.CADir).Msg("ca_dir changed: takes effect on restart")
 		}
 	}
-	return errors.Join(errs...)
+	if len(failed.errs) > 0 {
+		return &failed
+	}
+	return nil
 }
 
 // newUpstreamTransport is the transport to Notion: TLS verified against the
