@@ -98,8 +98,16 @@ func startProxyAt(t *testing.T, dir, path string, extraArgs ...string) *proc {
 // the test's environment.
 func startProxyEnv(t *testing.T, dir, path string, env []string, extraArgs ...string) *proc {
 	t.Helper()
+	return startProxyUnder(t, nil, dir, path, env, extraArgs...)
+}
+
+// startProxyUnder is startProxyEnv with the binary's command line appended
+// to wrapper (nil: none), e.g. a shell that lowers a limit and execs it.
+func startProxyUnder(t *testing.T, wrapper []string, dir, path string, env []string, extraArgs ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, dir: dir, cfgPath: path, seen: make(chan struct{}, 1), done: make(chan struct{})}
-	p.cmd = exec.Command(binary, append([]string{"run", "--config", path}, extraArgs...)...)
+	argv := append(append(append([]string(nil), wrapper...), binary, "run", "--config", path), extraArgs...)
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append(append(os.Environ(), "HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY="), env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {

@@ -28,7 +28,9 @@ func (s *Server) Reload(force bool) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		// A save-by-rename or delete-and-recreate passes through a moment
-		// with no file; the next event reloads it.
+		// with no file; the next event reloads it, even with the bytes
+		// of the config in use: the error it ends is cleared.
+		s.lastHash = [sha256.Size]byte{}
 		err = fmt.Errorf("read config %s: %w", path, err)
 		s.recordReload(err)
 		return err
