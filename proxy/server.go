@@ -40,6 +40,9 @@ type Options struct {
 	Getenv func(string) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// LogWriter reports on the writer behind Logger (a *BatchWriter) for
+	// /metrics and /-/healthz; nil: nothing to report.
+	LogWriter LogWriterHealth
 }
 
 // runtimeConfig is what one call needs of the current config, swapped
@@ -58,6 +61,8 @@ type Server struct {
 	now    func() time.Time
 	ca     *CA
 	seq    atomic.Uint64
+	// logWriter reports on the log's writer (loghealth.go); may be nil.
+	logWriter LogWriterHealth
 
 	rt       atomic.Pointer[runtimeConfig]
 	profiles *profiles
@@ -117,6 +122,8 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	s.watchWindow = coalesceWindow
 	s.profiles = newProfiles(s.now, s.onGateEvent)
 	s.metrics = newMetrics(s.profiles)
+	s.metrics.registerLogHealth(opts.LogWriter)
+	s.logWriter = opts.LogWriter
 	if err := s.apply(cfg); err != nil {
 		return nil, err
 	}
