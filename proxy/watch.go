@@ -17,7 +17,9 @@ import (
 // without pause still reloads every coalesceWindow; an event after the
 // reload has read the file opens the next window, so no write is missed.
 // A file renamed into place (an atomic replace, a Kubernetes `..data`
-// swap) is whole at once: it is read without waiting.
+// swap) is whole at once: it is read without waiting, unless the watcher
+// reloaded less than a window ago (a burst of replaces then costs one
+// reload a window, the last one read at the window's end).
 const coalesceWindow = 50 * time.Millisecond
 
 // rewatchEvery is how often the watcher looks for a watched directory that
@@ -185,7 +187,9 @@ func (s *Server) watchLoop(ctx context.Context, ws *watchSet, dir string, poll t
 		}
 	}()
 	pending := false
+	var lastReload time.Time // of the watcher's own reloads
 	reload := func() {
+		lastReload = time.Now()
 		_ = s.Reload(false)
 		s.syncWatches(ws)
 	}
@@ -205,7 +209,16 @@ func (s *Server) watchLoop(ctx context.Context, ws *watchSet, dir string, poll t
 					settle.Reset(s.watchWindow)
 				}
 			case reloadAtOnce:
-				reload()
+				// At once, unless a reload ran within the window: a burst
+				// of replaces costs one reload a window, like writes.
+				switch wait := s.watchWindow - time.Since(lastReload); {
+				case pending:
+				case wait <= 0:
+					reload()
+				default:
+					pending = true
+					settle.Reset(wait)
+				}
 			case dirGone:
 				_ = w.Remove(ev.Name) // gone already, as a rule
 				delete(ws.watched, ev.Name)
