@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -75,7 +77,50 @@ type watchSet struct {
 	w       *fsnotify.Watcher
 	names   map[string]map[string]bool // directory → base names that matter
 	watched map[string]bool            // directories with a watch in place
-	lost    map[string]bool            // directories removed or moved away
+	lost    map[string]bool            // directories removed, moved away or not there yet
+	rewatch *time.Ticker               // runs while a directory is lost
+}
+
+// lose marks dir as not there: it is looked for every rewatchEvery.
+func (ws *watchSet) lose(dir string) {
+	delete(ws.watched, dir)
+	ws.lost[dir] = true
+	if ws.rewatch == nil {
+		ws.rewatch = time.NewTicker(rewatchEvery)
+	}
+}
+
+// rewatchC ticks while a directory is lost; nil otherwise.
+func (ws *watchSet) rewatchC() <-chan time.Time {
+	if ws.rewatch == nil {
+		return nil
+	}
+	return ws.rewatch.C
+}
+
+// findLost watches every lost directory that is there again and returns
+// them.
+func (ws *watchSet) findLost() []string {
+	var back []string
+	for dir := range ws.lost {
+		if ws.w.Add(dir) == nil {
+			delete(ws.lost, dir)
+			ws.watched[dir] = true
+			back = append(back, dir)
+		}
+	}
+	if len(ws.lost) == 0 {
+		ws.stop()
+	}
+	return back
+}
+
+// stop ends the search for lost directories.
+func (ws *watchSet) stop() {
+	if ws.rewatch != nil {
+		ws.rewatch.Stop()
+		ws.rewatch = nil
+	}
 }
 
 // wanted returns, for the config at path and its token files, the
@@ -121,7 +166,11 @@ func (s *Server) syncWatches(ws *watchSet) {
 		if ws.watched[dir] || ws.lost[dir] {
 			continue
 		}
-		if err := ws.w.Add(dir); err != nil {
+		if err := ws.w.Add(dir); errors.Is(err, fs.ErrNotExist) {
+			ws.lose(dir)
+			s.log.Warn().Str("dir", dir).Msg("token_file directory missing: watching for it to appear")
+			continue
+		} else if err != nil {
 			s.log.Warn().Err(err).Str("dir", dir).Msg("cannot watch token_file directory: use --poll")
 			continue
 		}
@@ -179,13 +228,7 @@ func (s *Server) watchLoop(ctx context.Context, ws *watchSet, dir string, poll t
 	settle, retry := stoppedTimer(), stoppedTimer()
 	defer settle.Stop()
 	defer retry.Stop()
-	var rewatch <-chan time.Time
-	var rewatchTicker *time.Ticker
-	defer func() {
-		if rewatchTicker != nil {
-			rewatchTicker.Stop()
-		}
-	}()
+	defer ws.stop()
 	pending := false
 	var lastReload time.Time // of the watcher's own reloads
 	reload := func() {
@@ -221,13 +264,8 @@ func (s *Server) watchLoop(ctx context.Context, ws *watchSet, dir string, poll t
 				}
 			case dirGone:
 				_ = w.Remove(ev.Name) // gone already, as a rule
-				delete(ws.watched, ev.Name)
-				ws.lost[ev.Name] = true
+				ws.lose(ev.Name)
 				s.log.Warn().Str("dir", ev.Name).Msg("watched directory removed: watching for it to come back")
-				if rewatchTicker == nil {
-					rewatchTicker = time.NewTicker(rewatchEvery)
-					rewatch = rewatchTicker.C
-				}
 			}
 		case err, ok := <-errs:
 			if !ok {
@@ -242,21 +280,12 @@ func (s *Server) watchLoop(ctx context.Context, ws *watchSet, dir string, poll t
 			retry.Reset(d)
 		case <-retry.C:
 			reload()
-		case <-rewatch:
-			back := false
-			for d := range ws.lost {
-				if err := w.Add(d); err == nil {
-					delete(ws.lost, d)
-					ws.watched[d] = true
-					back = true
-					s.log.Info().Str("dir", d).Msg("watched directory is back: watching it again")
-				}
+		case <-ws.rewatchC():
+			back := ws.findLost()
+			for _, d := range back {
+				s.log.Info().Str("dir", d).Msg("watched directory is back: watching it again")
 			}
-			if len(ws.lost) == 0 {
-				rewatchTicker.Stop()
-				rewatchTicker, rewatch = nil, nil
-			}
-			if back {
+			if len(back) > 0 {
 				reload() // what was written before the watch was back
 			}
 		case <-tick:

@@ -293,3 +293,33 @@ func TestRepeatedReloadErrorsAreLoggedOnceAMinute(t *testing.T) {
 		t.Fatalf("the same error after a good reload was held back: %d lines, want 4", n)
 	}
 }
+
+// A token_file in a directory that is not there yet is watched for: when
+// the directory and the file appear, the token is used.
+func TestTokenFileDirectoryThatAppearsLaterIsWatched(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "notion-proxy.yaml")
+	if err := os.WriteFile(path, []byte("token: "+watchTokA+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &logLines{}
+	srv := startWatched(t, path, coalesceWindow, Options{Logger: zerolog.New(logs)})
+	if err := WriteFileAtomic(path, []byte("token_file: later/secrets/notion\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(logs.with("token_file directory missing")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the missing directory was not noticed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	secret := filepath.Join(dir, "later", "secrets", "notion")
+	if err := os.MkdirAll(filepath.Dir(secret), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(secret, []byte(watchTokB+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitToken(t, srv, watchTokB)
+}
