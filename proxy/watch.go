@@ -138,8 +138,9 @@ func wanted(path string, tokenFiles []string) map[string]map[string]bool {
 	return names
 }
 
-// sync watches the directories the current config needs (the config's and
-// its token files') and stops watching those it no longer needs.
+// syncWatches watches the directories the current config needs (the
+// config's and its token files'), looks for those not there yet, and stops
+// watching those it no longer needs.
 func (s *Server) syncWatches(ws *watchSet) {
 	var tokenFiles []string
 	for _, p := range s.profiles.all() {
