@@ -3,6 +3,8 @@ package proxy
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"syscall"
 	"time"
 )
 
@@ -46,4 +48,33 @@ func (s *Server) noteReads(failed bool) time.Duration {
 	default: // a retry is already waiting to be scheduled
 	}
 	return d
+}
+
+// readConfigFile reads the config at path. Out of descriptors (EMFILE),
+// it gives the spare one back for the read and takes it again after: the
+// calls holding the descriptors may be waiting for the very token in this
+// file. The spare is taken again on the next read if someone else got it
+// meanwhile. Called with reloadMu held.
+func (s *Server) readConfigFile(path string) ([]byte, error) {
+	if s.spareFD == nil {
+		s.spareFD, _ = os.Open(os.DevNull)
+	}
+	data, err := os.ReadFile(path)
+	if !errors.Is(err, syscall.EMFILE) || s.spareFD == nil {
+		return data, err
+	}
+	s.spareFD.Close()
+	data, err = os.ReadFile(path)
+	s.spareFD, _ = os.Open(os.DevNull)
+	return data, err
+}
+
+// closeSpareFD gives back the spare descriptor (at shutdown).
+func (s *Server) closeSpareFD() {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	if s.spareFD != nil {
+		s.spareFD.Close()
+		s.spareFD = nil
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
@@ -25,7 +24,7 @@ func (s *Server) Reload(force bool) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	path := s.runtime().cfg.Path
-	data, err := os.ReadFile(path)
+	data, err := s.readConfigFile(path)
 	if err != nil {
 		// A save-by-rename or delete-and-recreate passes through a moment
 		// with no file; the next event reloads it, even with the bytes

@@ -99,9 +99,11 @@ type Server struct {
 	lastReload time.Time
 	reloadErr  string
 
-	// Guarded by reloadMu: failed reads waiting to be retried
-	// (readretry.go) and the limiter of repeated reload errors.
+	// Guarded by reloadMu: failed reads waiting to be retried and the
+	// descriptor kept for reading the config when none is left
+	// (readretry.go), and the limiter of repeated reload errors.
 	readRetry    readRetry
+	spareFD      *os.File
 	reloadErrLog repeatLimiter
 	// watchWindow is how long the watcher gathers in-place writes before
 	// it reloads (watch.go); tests widen it.
@@ -127,6 +129,7 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 	if err := s.apply(cfg); err != nil {
 		return nil, err
 	}
+	s.spareFD, _ = os.Open(os.DevNull) // none: taken at the first reload
 	s.lastReload = s.now()
 	if data, err := os.ReadFile(cfg.Path); err == nil {
 		s.lastHash = sha256.Sum256(data)
@@ -257,6 +260,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = err2
 	}
 	s.runtime().upstream.CloseIdleConnections()
+	s.closeSpareFD()
 	return err
 }
 
