@@ -274,6 +274,10 @@ func (s *Server) watchLoop(ctx context.Context, ws *watchSet, dir string, poll t
 				continue
 			}
 			s.log.Warn().Err(err).Str("dir", dir).Msg("file watch error")
+			if errors.Is(err, fsnotify.ErrEventOverflow) && !pending { // events were lost: look
+				pending = true
+				settle.Reset(s.watchWindow)
+			}
 		case <-settle.C:
 			pending = false
 			reload()
