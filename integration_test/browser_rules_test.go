@@ -295,7 +295,14 @@ func checkAnswerCORS(t *testing.T, h http.Header, origin string) {
 // metricValue reads one sample of /metrics, from the test process.
 func metricValue(t *testing.T, p *proc, sample string) float64 {
 	t.Helper()
-	code, body, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/metrics", nil, nil)
+	return scrapeMetric(t, p.baseClient(), p.baseURL(), sample)
+}
+
+// scrapeMetric reads one sample ("name" or `name{label="v"}`) from
+// base/metrics; a sample that is not there yet is 0.
+func scrapeMetric(t *testing.T, c *http.Client, base, sample string) float64 {
+	t.Helper()
+	code, body, _ := do(t, c, "GET", base+"/metrics", nil, nil)
 	if code != 200 {
 		t.Fatalf("/metrics: %d %s", code, body)
 	}

@@ -98,20 +98,30 @@ func startProxyAt(t *testing.T, dir, path string, extraArgs ...string) *proc {
 // the test's environment.
 func startProxyEnv(t *testing.T, dir, path string, env []string, extraArgs ...string) *proc {
 	t.Helper()
-	return startProxyCmd(t, dir, path, env, append([]string{"run", "--config", path}, extraArgs...))
+	return startProxyCmd(t, nil, dir, path, env, append([]string{"run", "--config", path}, extraArgs...))
 }
 
 // startProxyArgs starts the binary with exactly args, serving the config
 // at path.
 func startProxyArgs(t *testing.T, dir, path string, args []string) *proc {
 	t.Helper()
-	return startProxyCmd(t, dir, path, nil, args)
+	return startProxyCmd(t, nil, dir, path, nil, args)
 }
 
-func startProxyCmd(t *testing.T, dir, path string, env, args []string) *proc {
+// startProxyUnder is startProxyEnv with the binary's command line appended
+// to wrapper (nil: none), e.g. a shell that lowers a limit and execs it.
+func startProxyUnder(t *testing.T, wrapper []string, dir, path string, env []string, extraArgs ...string) *proc {
+	t.Helper()
+	return startProxyCmd(t, wrapper, dir, path, env, append([]string{"run", "--config", path}, extraArgs...))
+}
+
+// startProxyCmd runs wrapper (may be nil) followed by the binary and args,
+// serving the config at path.
+func startProxyCmd(t *testing.T, wrapper []string, dir, path string, env, args []string) *proc {
 	t.Helper()
 	p := &proc{t: t, dir: dir, cfgPath: path, seen: make(chan struct{}, 1), done: make(chan struct{})}
-	p.cmd = exec.Command(binary, args...)
+	argv := append(append(append([]string(nil), wrapper...), binary), args...)
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append(append(os.Environ(), "HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY="), env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {

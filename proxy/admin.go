@@ -46,7 +46,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	switch route {
 	case "GET /-/healthz", "HEAD /-/healthz":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
+		_, _ = w.Write([]byte(healthText(s.logWriter, s.now())))
 	case "GET /-/status":
 		writeJSON(w, http.StatusOK, s.Status())
 	case "POST /-/revoke":

@@ -90,28 +90,58 @@ func TestBatchWriter(t *testing.T) {
 			t.Errorf("%d lines, want %d", len(lines), 8*500)
 		}
 	})
-	t.Run("a write over the bound waits for the writer instead of growing", func(t *testing.T) {
+	t.Run("past the bound, lines are dropped and counted, never waited for; the recovery is told once", func(t *testing.T) {
 		w := &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
 		b := NewBatchWriter(w)
+		var mu sync.Mutex
+		var reports []uint64
+		b.OnRecover(func(n uint64) {
+			mu.Lock()
+			reports = append(reports, n)
+			mu.Unlock()
+			fmt.Fprintf(b, "%d dropped\n", n)
+		})
 		b.Write([]byte("first\n"))
-		<-w.entered
-		big := bytes.Repeat([]byte("y"), maxBatchPending)
-		b.Write(big) // fills the queue to the bound
-		wrote := make(chan struct{})
-		go func() {
-			b.Write([]byte("more\n"))
-			close(wrote)
-		}()
-		select {
-		case <-wrote:
-			t.Fatal("a write past the bound did not wait")
-		case <-time.After(50 * time.Millisecond):
+		<-w.entered // the writer is stalled on "first"
+		big := bytes.Repeat([]byte("y"), maxBatchPending-1)
+		b.Write(append(big, '\n')) // fills the queue to the bound
+		for range 3 {
+			b.Write([]byte("more\n")) // returns at once: dropped
+		}
+		if b.Dropped() != 3 {
+			t.Errorf("Dropped() = %d, want 3", b.Dropped())
+		}
+		if b.StalledFor(time.Now().Add(time.Hour)) < time.Hour {
+			t.Error("StalledFor does not see the write under way")
 		}
 		close(w.release)
-		<-wrote
-		b.Close()
-		if got := w.all(); got != "first\n"+string(big)+"more\n" {
-			t.Errorf("got %d bytes, want %d", len(got), len("first\n")+len(big)+len("more\n"))
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := w.all(), "first\n"+string(big)+"\n3 dropped\n"; got != want {
+			t.Errorf("got %d bytes ending %q, want %d", len(got), got[max(len(got)-20, 0):], len(want))
+		}
+		if len(reports) != 1 || reports[0] != 3 {
+			t.Errorf("recovery reports %v, want [3]", reports)
+		}
+		if b.StalledFor(time.Now()) != 0 {
+			t.Error("StalledFor reports a write when none is under way")
+		}
+	})
+	t.Run("Close gives up on a stalled writer; later writes still do not wait", func(t *testing.T) {
+		w := &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
+		b := NewBatchWriter(w)
+		b.closeWait = time.Millisecond
+		b.Write([]byte("stuck\n"))
+		<-w.entered
+		if err := b.Close(); err == nil {
+			t.Error("Close returned nil with the writer stalled")
+		}
+		b.Write([]byte("after\n")) // queued behind the stalled write, not waited for
+		close(w.release)
+		<-b.done
+		if got := w.all(); got != "stuck\nafter\n" {
+			t.Errorf("got %q", got)
 		}
 	})
 	t.Run("after Close, writes go straight through", func(t *testing.T) {
@@ -124,4 +154,37 @@ func TestBatchWriter(t *testing.T) {
 			t.Errorf("got %q", out.String())
 		}
 	})
+}
+
+// fakeLogHealth is a LogWriterHealth with fixed answers.
+type fakeLogHealth struct {
+	dropped uint64
+	stalled time.Duration
+}
+
+func (f fakeLogHealth) Dropped() uint64                    { return f.dropped }
+func (f fakeLogHealth) StalledFor(time.Time) time.Duration { return f.stalled }
+
+func TestHealthText(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		h    LogWriterHealth
+		want string
+	}{
+		{"no log writer to report on", nil, "ok\n"},
+		{"a healthy log writer", fakeLogHealth{}, "ok\n"},
+		{"a slow write is not yet a stall", fakeLogHealth{stalled: time.Second}, "ok\n"},
+		{"a stalled log writer is named with what it cost",
+			fakeLogHealth{dropped: 345, stalled: 12 * time.Second},
+			"ok: calls proceed, but the log writer (stderr) has been stalled for 12s; 345 log lines dropped so far\n"},
+		{"lines dropped in an earlier stall are still told",
+			fakeLogHealth{dropped: 7},
+			"ok: 7 log lines were dropped while the log writer (stderr) was stalled\n"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			if got := healthText(tc.h, time.Now()); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
 }

@@ -122,8 +122,8 @@ func (s *Server) runTokenCommand(ctx context.Context, profile string, argv []str
 		return "", fmt.Errorf("run token_command %s: %w", argv[0], err)
 	}
 	tok := strings.TrimSpace(stdout.String())
-	if tok == "" || strings.ContainsAny(tok, " \t\r\n\v\f") {
-		return "", fmt.Errorf("token_command %s printed no single token", argv[0])
+	if problem := config.SecretProblem(tok); problem != "" {
+		return "", fmt.Errorf("token_command %s printed no single token: its output %s", argv[0], problem)
 	}
 	return tok, nil
 }

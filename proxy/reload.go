@@ -2,8 +2,9 @@ package proxy
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
-	"os"
+	"strings"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/rewrite"
@@ -13,22 +14,29 @@ import (
 // that does not parse or validate is ignored: the last good config keeps
 // serving, and the error is logged and shown by /-/status. Unless force is
 // set, a file whose bytes did not change since the last attempt is not
-// parsed again (a burst of events costs one reload).
+// parsed again (a burst of events costs one reload). Reload returns an
+// error only when the file was not applied: a config applied with some
+// profiles' token sources failing (those keep the token they had) is logged
+// per profile and shown in /-/status, and Reload returns nil. A read that
+// failed for another reason than a missing file (EMFILE, EIO…) is retried
+// with back-off by the watcher (readRetryMin doubling to readRetryMax).
 func (s *Server) Reload(force bool) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	path := s.runtime().cfg.Path
-	data, err := os.ReadFile(path)
+	data, err := s.readConfigFile(path)
 	if err != nil {
 		// A save-by-rename or delete-and-recreate passes through a moment
-		// with no file; the next event reloads it.
+		// with no file; the next event reloads it, even with the bytes
+		// of the config in use: the error it ends is cleared.
+		s.lastHash = [sha256.Size]byte{}
 		err = fmt.Errorf("read config: %w", err) // err names the path
 		s.recordReload(err)
 		return err
 	}
 	sum := sha256.Sum256(data)
 	if !force && sum == s.lastHash {
-		s.rereadTokenFiles()
+		s.noteReads(s.rereadTokenFiles())
 		return nil
 	}
 	s.lastHash = sum
@@ -38,13 +46,21 @@ func (s *Server) Reload(force bool) error {
 		return err
 	}
 	err = s.apply(cfg)
+	if err != nil && !isTokenErrors(err) && readFailed(err) {
+		s.lastHash = [sha256.Size]byte{} // the retry must parse these bytes again
+	}
 	s.recordReload(err)
+	if isTokenErrors(err) {
+		return nil
+	}
 	return err
 }
 
 // rereadTokenFiles picks up a token_file whose content changed while the
-// config did not (a Docker or Kubernetes secret rotated).
-func (s *Server) rereadTokenFiles() {
+// config did not (a Docker or Kubernetes secret rotated). It reports
+// whether a file could not be read for another reason than its absence, so
+// that the read is retried.
+func (s *Server) rereadTokenFiles() (failed bool) {
 	for _, p := range s.profiles.all() {
 		pc := p.config()
 		if pc.TokenFile == "" {
@@ -52,8 +68,10 @@ func (s *Server) rereadTokenFiles() {
 		}
 		tok, ok, err := resolveToken(pc, s.getenv)
 		if err != nil {
+			failed = failed || readFailed(err)
 			if p.noteFileError(err.Error()) {
-				s.log.Warn().Str("profile", p.name).Err(err).Msg("token_file unusable: keeping the last token")
+				s.log.Error().Str("profile", p.name).Str("token_file", pc.TokenFile).Err(err).
+					Msg("token_file unusable: the profile keeps its last token")
 			}
 			continue
 		}
@@ -64,31 +82,62 @@ func (s *Server) rereadTokenFiles() {
 			p.gate.SetToken(tok)
 		}
 	}
+	return failed
 }
 
-// recordReload logs a reload's outcome and keeps it for /-/status.
+// recordReload logs a reload's outcome and keeps it for /-/status. Called
+// with reloadMu held.
 func (s *Server) recordReload(err error) {
 	s.tellReload(err)
+	now := s.now()
 	s.statusMu.Lock()
-	s.lastReload = s.now()
+	s.lastReload = now
 	if err != nil {
 		s.reloadErr = err.Error()
 	} else {
 		s.reloadErr = ""
 	}
 	s.statusMu.Unlock()
+	retryIn := s.noteReads(readFailed(err))
 	path := s.runtime().cfg.Path
-	if err != nil {
+	var te *tokenErrors
+	if err != nil && !errors.As(err, &te) {
 		s.metrics.reloadErrors.Inc()
-		s.log.Error().Err(err).Str("config", path).Msg("config not reloaded: the last good config keeps serving")
+		log, held := s.reloadErrLog.allow(err.Error(), now)
+		if !log {
+			return
+		}
+		ev := s.log.Error().Err(err).Str("config", path)
+		if held > 0 {
+			ev = ev.Int("repeated", held)
+		}
+		if retryIn > 0 {
+			ev = ev.Str("retry_in", retryIn.String())
+		}
+		ev.Msg("config not reloaded: the last good config keeps serving")
 		return
 	}
+	s.reloadErrLog.reset()
 	s.metrics.reloads.Inc()
 	ev := s.log.Info().Str("config", path)
+	msg := "config reloaded"
+	if te != nil {
+		ev = s.log.Warn().Str("config", path)
+		msg = "config reloaded, except the tokens of profiles " + strings.Join(te.profiles, ", ") +
+			": their token source failed, they keep their last token"
+	}
 	for _, p := range s.profiles.all() {
 		ev = ev.Str("profile."+p.name, rewrite.Fingerprint(p.gate.Status().Token))
 	}
-	ev.Msg("config reloaded")
+	if te != nil {
+		for i, name := range te.profiles {
+			ev = ev.Str("not_applied."+name, te.errs[i].Error())
+		}
+		if retryIn > 0 {
+			ev = ev.Str("retry_in", retryIn.String())
+		}
+	}
+	ev.Msg(msg)
 }
 
 // onGateEvent tells the human what a profile's pause means and what to do.
@@ -122,4 +171,27 @@ func (s *Server) onGateEvent(name string, ev GateEvent) {
 		s.log.Info().Str("profile", name).Float64("paused_for_ms", millis(ev.PausedFor)).Int("replayed", ev.Replayed).
 			Msg("new token accepted: calls resumed")
 	}
+}
+
+// tokenErrors is apply's error when the config was applied but some
+// profiles' token sources failed: each of those keeps the token it had
+// (none, for a new profile). profiles[i] failed with errs[i].
+type tokenErrors struct {
+	profiles []string
+	errs     []error
+}
+
+func (e *tokenErrors) add(profile string, err error) {
+	e.profiles = append(e.profiles, profile)
+	e.errs = append(e.errs, fmt.Errorf("profile %s: %w", profile, err))
+}
+
+func (e *tokenErrors) Error() string   { return errors.Join(e.errs...).Error() }
+func (e *tokenErrors) Unwrap() []error { return e.errs }
+
+// isTokenErrors reports whether err says the config was applied with some
+// tokens left as they were.
+func isTokenErrors(err error) bool {
+	var te *tokenErrors
+	return errors.As(err, &te)
 }

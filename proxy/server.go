@@ -38,6 +38,9 @@ type Options struct {
 	Getenv func(string) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// LogWriter reports on the writer behind Logger (a *BatchWriter) for
+	// /metrics and /-/healthz; nil: nothing to report.
+	LogWriter LogWriterHealth
 }
 
 // runtimeConfig is what one call needs of the current config, swapped
@@ -56,6 +59,8 @@ type Server struct {
 	now    func() time.Time
 	ca     *CA
 	seq    atomic.Uint64
+	// logWriter reports on the log's writer (loghealth.go); may be nil.
+	logWriter LogWriterHealth
 
 	rt       atomic.Pointer[runtimeConfig]
 	profiles *profiles
@@ -96,6 +101,15 @@ type Server struct {
 	// human is what the person who fixes the token is told and shown
 	// (events.go, page.go).
 	human *humanSide
+	// Guarded by reloadMu: failed reads waiting to be retried and the
+	// descriptor kept for reading the config when none is left
+	// (readretry.go), and the limiter of repeated reload errors.
+	readRetry    readRetry
+	spareFD      *os.File
+	reloadErrLog repeatLimiter
+	// watchWindow is how long the watcher gathers in-place writes before
+	// it reloads (watch.go); tests widen it.
+	watchWindow time.Duration
 }
 
 // New builds a Server for cfg, intercepting with ca. It does not listen.
@@ -111,14 +125,21 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 		s.now = time.Now
 	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	s.readRetry.due = make(chan time.Duration, 1)
+	s.watchWindow = coalesceWindow
 	s.profiles = newProfiles(s.now, s.onGateEvent)
 	s.metrics = newMetrics(s.profiles)
 	s.refusals = newRefusals(s.metrics.reg)
 	s.human = newHumanSide(cfg, s.log, s.now, s.metrics)
-	if err := s.apply(cfg); err != nil {
+	s.metrics.registerLogHealth(opts.LogWriter)
+	s.logWriter = opts.LogWriter
+	if err := s.apply(cfg); err != nil && !isTokenErrors(err) {
+		// A token source that is not ready is no reason not to serve:
+		// apply logged it, and the profile's calls wait for a token.
 		s.human.close(context.Background(), s.log)
 		return nil, err
 	}
+	s.spareFD, _ = os.Open(os.DevNull) // none: taken at the first reload
 	s.lastReload = s.now()
 	if data, err := os.ReadFile(cfg.Path); err == nil {
 		s.lastHash = sha256.Sum256(data)
@@ -255,16 +276,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.runtime().upstream.CloseIdleConnections()
 	s.human.close(ctx, s.log)
+	s.closeSpareFD()
 	return err
 }
 
 func (s *Server) runtime() *runtimeConfig { return s.rt.Load() }
 
 // apply swaps cfg in: the upstream transport (rebuilt only when
-// upstream_ca changed), the profiles and their tokens. Its only error is an
-// upstream_ca it cannot use; then nothing is swapped. A token source that is
-// not ready (an unset token_env, a missing or empty token_file) is no error:
-// it is logged, and the profile keeps its token, or waits for one.
+// upstream_ca changed), the profiles and their tokens. An upstream_ca it
+// cannot use is an error, and then nothing is swapped. A token source that
+// is not ready (an unset token_env, a missing, empty or malformed
+// token_file) does not stop the swap: the profile keeps its token, or
+// waits for one, the problem is logged per profile, and apply returns a
+// *tokenErrors naming those profiles.
 func (s *Server) apply(cfg *config.Config) error {
 	old := s.runtime()
 	rt := &runtimeConfig{cfg: cfg}
@@ -278,10 +302,12 @@ func (s *Server) apply(cfg *config.Config) error {
 		rt.upstream = tr
 	}
 	tokens := make(map[string]string, len(cfg.Profiles))
+	var failed tokenErrors
 	notReady := make(map[string]error)
 	for _, p := range cfg.Profiles {
 		tok, ok, err := resolveToken(p, s.getenv)
 		if err != nil {
+			failed.add(p.Name, err)
 			notReady[p.Name] = err
 			continue
 		}
@@ -316,6 +342,9 @@ func (s *Server) apply(cfg *config.Config) error {
 		if old.cfg.CADir != cfg.CADir {
 			s.log.Warn().Str("ca_dir", cfg.CADir).Msg("ca_dir changed: takes effect on restart")
 		}
+	}
+	if len(failed.errs) > 0 {
+		return &failed
 	}
 	return nil
 }

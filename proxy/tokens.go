@@ -193,13 +193,17 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*prof
 // kept in the config. ok is false for sources that must be run (a
 // token_command, an OAuth profile with no access token yet): the refresher
 // provides those. A profile with no token source gives "" (the starter
-// config: calls wait until a token is written).
+// config: calls wait until a token is written). A token from the
+// environment or a file passes the same check as an inline one
+// (config.SecretProblem), so a value that cannot go in a header is refused
+// here, naming its source, instead of failing every call.
 func resolveToken(p config.Profile, getenv func(string) string) (tok string, ok bool, err error) {
+	var source string
 	switch {
 	case p.Token != "":
-		tok = p.Token
+		tok, source = p.Token, "token of profile "+p.Name
 	case p.TokenEnv != "":
-		tok = strings.TrimSpace(getenv(p.TokenEnv))
+		tok, source = strings.TrimSpace(getenv(p.TokenEnv)), "token_env "+p.TokenEnv
 		if tok == "" {
 			return "", false, fmt.Errorf("token_env %s is not set", p.TokenEnv)
 		}
@@ -211,7 +215,7 @@ func resolveToken(p config.Profile, getenv func(string) string) (tok string, ok 
 		if err != nil {
 			return "", false, fmt.Errorf("read token_file: %w", err)
 		}
-		tok = strings.TrimSpace(string(data))
+		tok, source = strings.TrimSpace(string(data)), "token_file "+p.TokenFile
 		if tok == "" {
 			return "", false, fmt.Errorf("token_file %s is empty", p.TokenFile)
 		}
@@ -219,14 +223,14 @@ func resolveToken(p config.Profile, getenv func(string) string) (tok string, ok 
 		if p.OAuth.AccessToken == "" {
 			return "", false, nil
 		}
-		tok = p.OAuth.AccessToken
+		tok, source = p.OAuth.AccessToken, "oauth access_token of profile "+p.Name
 	case len(p.TokenCommand) > 0:
 		return "", false, nil
 	default:
 		return "", true, nil
 	}
-	if strings.ContainsAny(tok, " \t\r\n\v\f") {
-		return "", false, errors.New("token contains whitespace")
+	if problem := config.SecretProblem(tok); problem != "" {
+		return "", false, fmt.Errorf("%s %s", source, problem)
 	}
 	return tok, true, nil
 }

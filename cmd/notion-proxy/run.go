@@ -62,7 +62,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := proxy.New(cfg, ca, proxy.Options{Logger: logger})
+	// Calls never wait for stderr: lines it cannot take are dropped and
+	// counted, and one line says how many once it takes them again.
+	out.OnRecover(func(dropped uint64) {
+		logger.Warn().Uint64("dropped", dropped).
+			Msg("log lines dropped: the log writer (stderr) did not keep up; calls went on")
+	})
+	srv, err := proxy.New(cfg, ca, proxy.Options{Logger: logger, LogWriter: out})
 	if err != nil {
 		return err
 	}

@@ -144,7 +144,7 @@ func resumeLatency(o options, e *env, fake *fakenotion.Server) error {
 	fmt.Printf("| calls the fake received with the new token | %d |\n", sent)
 	fmt.Printf("| proxy CPU from rename to last answer | %s |\n", ms(cpu1-cpu0))
 	fmt.Println()
-	fmt.Println("The rename is seen through fsnotify and coalesced for 50 ms before the reload (SPEC §3);")
+	fmt.Println("The rename is seen through fsnotify and read at once (only in-place writes wait for the 50 ms window);")
 	fmt.Println("the oldest call is replayed first as a probe, then the rest are released together.")
 	fmt.Println()
 	if f := pc.firstFailure(); f != "" {

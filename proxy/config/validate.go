@@ -30,6 +30,11 @@ func secretProblem(v string) string {
 	return ""
 }
 
+// SecretProblem is the check every token passes, wherever it comes from
+// (inline, token_env, token_file, a token_command's output): what is wrong
+// with v, or "" when nothing is. The answer never contains the value.
+func SecretProblem(v string) string { return secretProblem(v) }
+
 // checkListen validates a host:port listen address with a numeric port.
 func checkListen(v string) error {
 	_, port, err := net.SplitHostPort(v)
