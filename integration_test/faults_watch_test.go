@@ -173,7 +173,7 @@ func TestConfigIsReadWhenOutOfDescriptors(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if _, err := fmt.Fprintf(c, "GET /v1/users/me?call=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", i); err != nil {
+		if _, err := fmt.Fprintf(c, "GET /v1/users/me?call=%d HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", i); err != nil {
 			t.Fatal(err)
 		}
 		conns[i] = c
