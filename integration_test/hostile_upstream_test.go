@@ -74,6 +74,28 @@ func TestHostileUpstreams(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "a 2 MiB 401 that is not an invalid-token answer reaches the program whole",
+			inject: func() {
+				fake.AnswerNext(1, fakenotion.Scripted{Status: 401, Body: big, RequestID: true,
+					Header: http.Header{"Content-Type": {"application/json"}}})
+			},
+			method: "POST", path: "/v1/pages",
+			check: func(t *testing.T, r reply, sends []fakenotion.Request, line map[string]any) {
+				if r.err != nil || r.code != 401 {
+					t.Fatalf("the program got %v, want the 401", r.err)
+				}
+				if !bytes.Equal(r.body, big) || !json.Valid(r.body) {
+					t.Errorf("the program got %d bytes (valid JSON: %v), want the %d sent", len(r.body), json.Valid(r.body), len(big))
+				}
+				if cl := r.header.Get("Content-Length"); cl != fmt.Sprint(len(big)) {
+					t.Errorf("Content-Length %q, want %d", cl, len(big))
+				}
+				if len(sends) != 1 || line["status"] != 401.0 || line["waited_for_token"] != false {
+					t.Errorf("%d sends, call line %v; want one send, logged 401, no pause", len(sends), line)
+				}
+			},
+		},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,7 +123,6 @@ func TestHostileUpstreams(t *testing.T) {
 			tc.check(t, r, withID(fake, id), line)
 		})
 	}
-	_ = big
 	wellBehaved(t, p)
 }
 
@@ -119,6 +140,3 @@ func metricsText(t *testing.T, p *proc) string {
 	}
 	return string(data)
 }
-
-var _ = bytes.Equal
-var _ = json.Valid

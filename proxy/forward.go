@@ -15,7 +15,8 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// maxAnswerBytes bounds how much of a 401 answer is read to classify it.
+// maxAnswerBytes bounds how much of a 401 answer is read to classify it;
+// a longer one is passed on whole, unjudged (peekAnswer).
 const maxAnswerBytes = 1 << 20
 
 // call is one program call to Notion as it travels from serveNotion through
@@ -176,18 +177,22 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized && !c.oauth {
-			ans, err := readAnswer(resp)
+			ans, long, err := peekAnswer(resp)
 			if err != nil {
 				c.report(t, Unknown, nil)
 				return nil, err
 			}
-			if rewrite.IsInvalidToken(ans.Status, ans.Header, ans.Body) {
+			if ans != nil && rewrite.IsInvalidToken(ans.Status, ans.Header, ans.Body) {
 				c.last401 = ans
 				c.waitedForToken = true
 				c.report(t, Rejected, ans)
 				continue
 			}
-			resp = ans.response(req)
+			if ans != nil {
+				resp = ans.response(req)
+			} else {
+				resp = long
+			}
 		}
 		if d, ok := s.retryWait(c, req, resp.StatusCode, resp.Header.Get("Retry-After")); ok {
 			// Rate limits and 5xx say nothing about the token.
