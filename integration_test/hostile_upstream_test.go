@@ -96,6 +96,27 @@ func TestHostileUpstreams(t *testing.T) {
 				}
 			},
 		},
+		{
+			// A POST, so that no client resends it on its own.
+			name: "a 200 cut mid-body is logged and counted as what the program got",
+			inject: func() {
+				fake.AnswerNext(1, fakenotion.Scripted{Status: 200, Body: []byte(`{"object":"page","id":`), Length: 4096, RequestID: true,
+					Header: http.Header{"Content-Type": {"application/json"}}})
+			},
+			method: "POST", path: "/v1/pages",
+			check: func(t *testing.T, r reply, sends []fakenotion.Request, line map[string]any) {
+				if r.err == nil {
+					t.Errorf("the program got a whole answer: %v", r)
+				}
+				if line["status"] != 502.0 || line["upstream_status"] != 200.0 || line["outcome"] != "upstream body cut" || line["level"] != "warn" {
+					t.Errorf("call line %v, want warn, status 502, upstream_status 200, outcome upstream body cut", line)
+				}
+				want := `notion_proxy_calls_total{class="write",profile="default",status="502"} 1`
+				if m := metricsText(t, p); !strings.Contains(m, want) {
+					t.Errorf("/metrics has no %s", want)
+				}
+			},
+		},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -40,6 +40,8 @@ type call struct {
 	lastToken      string
 	last401        *Answer
 	status         int
+	upstreamStatus int   // Notion's status, when the program got another (a cut body)
+	bodyErr        error // why reading the answer's body failed, if it did
 	requestID      string
 	outcome        string // why the proxy answered itself, if it did
 
@@ -120,6 +122,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*call, *http.Req
 // the gate's answer to its first attempt, and logs it.
 func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t Ticket, err error) {
 	defer s.logCall(r, c)
+	defer c.noteBodyCut(r)
 	defer c.body.Close()
 	c.pending, c.pendingErr, c.hasPending = t, err, true
 	s.rp.ServeHTTP(w, r)
@@ -204,6 +207,7 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		c.report(t, Accepted, nil)
+		resp.Body = &watchedBody{ReadCloser: resp.Body, c: c}
 		return resp, nil
 	}
 }
@@ -380,6 +384,9 @@ func (s *Server) logCall(r *http.Request, c *call) {
 	}
 	if c.requestID != "" {
 		ev = ev.Str("notion_request_id", c.requestID)
+	}
+	if c.upstreamStatus != 0 {
+		ev = ev.Int("upstream_status", c.upstreamStatus)
 	}
 	if c.outcome != "" {
 		ev = ev.Str("outcome", c.outcome)
