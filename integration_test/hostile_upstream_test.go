@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -160,4 +161,60 @@ func metricsText(t *testing.T, p *proc) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestExpectContinueGetsOne100: a program that sends "Expect:
+// 100-continue" gets one 100 Continue, the proxy's, before its final
+// answer; Notion's would be a second one, and the proxy has the whole body
+// before it sends anyway.
+func TestExpectContinueGetsOne100(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA)
+	p := startProxy(t, upstreamConfig(fake, fakeCA)+"token: "+tokA+"\n")
+	for name, open := range map[string]func() net.Conn{
+		"base URL":                     func() net.Conn { return rawConn(t, p) },
+		"inside an intercepted tunnel": func() net.Conn { return tunnel(t, p) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			id := "expect-" + strings.ReplaceAll(name, " ", "-")
+			body := pageBody(id)
+			s := newSession(t, open())
+			s.write(fmt.Sprintf("POST /v1/pages HTTP/1.1\r\nHost: api.notion.com\r\nX-Test-Call-Id: %s\r\n"+
+				"Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", id, len(body)))
+			_ = s.conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+			first, err := http.ReadResponse(s.br, nil)
+			if err != nil || first.StatusCode != http.StatusContinue {
+				t.Fatalf("before the body: %v %v, want 100 Continue", first, err)
+			}
+			s.write(string(body))
+			continues := 1
+			for {
+				resp, err := http.ReadResponse(s.br, nil)
+				if err != nil {
+					t.Fatalf("read the answer: %v", err)
+				}
+				if resp.StatusCode == http.StatusContinue {
+					continues++
+					continue
+				}
+				data, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != 200 {
+					t.Errorf("final answer %d %s", resp.StatusCode, data)
+				}
+				break
+			}
+			if continues != 1 {
+				t.Errorf("the program got %d 100 Continue answers, want 1", continues)
+			}
+			if n := fake.Applied()[id]; n != 1 {
+				t.Errorf("applied %d times, want 1", n)
+			}
+			sent := withID(fake, id)
+			if len(sent) != 1 {
+				t.Fatalf("the fake saw %d sends, want 1", len(sent))
+			}
+			if e := sent[0].Header.Get("Expect"); e != "" {
+				t.Errorf("the fake saw Expect %q, want none", e)
+			}
+		})
+	}
 }
