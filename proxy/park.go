@@ -109,16 +109,18 @@ func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *Pl
 // parkedCalls until resume has answered it or it is abandoned.
 func (p *parked) run() {
 	s, c := p.s, p.call
-	start, left := s.now(), c.waitLeft()
-	_ = p.conn.SetReadDeadline(time.Now().Add(left))
+	start := s.now()
 	p.place.Notify(func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
-	err := p.watch()
+	err := p.watchUntilAnswered(start)
 	gone := false
 	switch {
 	case errors.Is(err, errParkedExtraFull):
 		// The program sent more than the watcher keeps: wait without
 		// watching the connection, as net/http does.
-		p.ticket, p.err = p.place.Wait(context.Background(), left-s.now().Sub(start))
+		p.ticket, p.err = p.place.WaitLimit(context.Background(), func() (time.Duration, <-chan struct{}) {
+			rt := s.runtime()
+			return s.waitLeft(c, rt, start), rt.pauseTimeoutSet.Done()
+		})
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		p.ticket, p.err = p.place.Poll(ErrPauseTimeout)
 	default:
@@ -137,6 +139,32 @@ func (p *parked) run() {
 		// The server stopped accepting (a shutdown that outran Shutdown's
 		// wait for parked calls): the program sees its connection close.
 		p.abandon("proxy is shutting down")
+	}
+}
+
+// watchUntilAnswered watches the parked connection (watch) until the gate
+// answers, the call's pause timeout passes (both: os.ErrDeadlineExceeded)
+// or the watch fails otherwise. The timeout is the current pause.timeout:
+// a reload that changes it moves the read deadline, without a goroutine
+// per parked call waiting for reloads.
+func (p *parked) watchUntilAnswered(start time.Time) error {
+	s, c := p.s, p.call
+	for {
+		rt := s.runtime()
+		left := s.waitLeft(c, rt, start)
+		// The deadline is set before checking for an answer: an answer
+		// that comes between sets it in the past after this does.
+		_ = p.conn.SetReadDeadline(time.Now().Add(left))
+		if left <= 0 || p.place.Answered() {
+			return os.ErrDeadlineExceeded
+		}
+		stop := context.AfterFunc(rt.pauseTimeoutSet, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
+		err := p.watch()
+		stop()
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		// The answer, the timeout, or a new pause.timeout: look again.
 	}
 }
 

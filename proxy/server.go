@@ -43,10 +43,15 @@ type Options struct {
 }
 
 // runtimeConfig is what one call needs of the current config, swapped
-// atomically on reload.
+// atomically on reload. Every send reads the one current at that moment
+// (SPEC §6), together with its token (sendConfig).
 type runtimeConfig struct {
 	cfg      *config.Config
 	upstream *http.Transport
+	// pauseTimeoutSet ends when a reload changes pause.timeout, so that
+	// calls waiting for a token measure their wait against the new one.
+	pauseTimeoutSet context.Context
+	endPauseTimeout context.CancelFunc
 }
 
 // Server is a running notion-proxy: one listener serving the three ways in
@@ -59,7 +64,12 @@ type Server struct {
 	ca     *CA
 	seq    atomic.Uint64
 
-	rt       atomic.Pointer[runtimeConfig]
+	rt atomic.Pointer[runtimeConfig]
+	// applyMu is held for writing while a reload swaps the runtime config
+	// and the profiles' tokens, and for reading while a send takes its
+	// config and checks its token (sendConfig): a token and the upstream
+	// it goes to always come from the same config.
+	applyMu  sync.RWMutex
 	profiles *profiles
 	metrics  *metrics
 
@@ -259,6 +269,11 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 		rt.upstream = tr
 	}
+	if old != nil && old.cfg.Pause.Timeout == cfg.Pause.Timeout {
+		rt.pauseTimeoutSet, rt.endPauseTimeout = old.pauseTimeoutSet, old.endPauseTimeout
+	} else {
+		rt.pauseTimeoutSet, rt.endPauseTimeout = context.WithCancel(context.Background())
+	}
 	tokens := make(map[string]string, len(cfg.Profiles))
 	var errs []error
 	for _, p := range cfg.Profiles {
@@ -271,8 +286,14 @@ func (s *Server) apply(cfg *config.Config) error {
 			tokens[p.Name] = tok
 		}
 	}
+	s.applyMu.Lock()
 	s.rt.Store(rt)
-	for _, p := range s.profiles.update(cfg, tokens) {
+	removed := s.profiles.update(cfg, tokens)
+	s.applyMu.Unlock()
+	if old != nil && old.pauseTimeoutSet != rt.pauseTimeoutSet {
+		old.endPauseTimeout()
+	}
+	for _, p := range removed {
 		// Its waiting calls cannot be sent with another profile's token
 		// (another workspace, perhaps): they get their 401 now.
 		waiting := p.gate.Status().Waiting
