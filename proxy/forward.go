@@ -159,10 +159,7 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if err != nil {
 			if gaveUp(err) {
-				c.outcome = err.Error()
-				ans := s.rejectionFor(c)
-				c.status = ans.Status
-				return ans.response(req), nil
+				return s.gaveUpAnswer(req, c, err), nil
 			}
 			return nil, err
 		}
@@ -171,15 +168,13 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		rt, err := s.sendConfig(c, t)
+		if errors.Is(err, errTokenChanged) {
+			c.report(t, Unknown, nil)
+			continue // a reload changed the token since t: take the new one
+		}
 		if err != nil {
 			c.report(t, Unknown, nil)
-			if !errors.Is(err, errTokenChanged) {
-				c.outcome = err.Error()
-				ans := s.rejectionFor(c)
-				c.status = ans.Status
-				return ans.response(req), nil
-			}
-			continue // a reload changed the token since t: take the new one
+			return s.gaveUpAnswer(req, c, err), nil
 		}
 		if t.waited || c.last401 != nil {
 			c.replayed = true
@@ -263,30 +258,6 @@ func (s *Server) waitLeft(c *call, rt *runtimeConfig, start time.Time) time.Dura
 	return rt.cfg.Pause.Timeout - c.tokenWait - s.now().Sub(start)
 }
 
-// errTokenChanged: a reload changed the profile's token since the call's
-// ticket was granted.
-var errTokenChanged = errors.New("token changed by a reload")
-
-// sendConfig returns the config to send c with, under ticket t: the one
-// current now. It reads it and checks t's token together, under applyMu,
-// so that a token only ever reaches the upstream configured with it: when
-// a reload changed the profile's token since t was granted, it returns
-// errTokenChanged and the call must take a new ticket; when the reload
-// removed the profile, ErrProfileRemoved.
-func (s *Server) sendConfig(c *call, t Ticket) (*runtimeConfig, error) {
-	s.applyMu.RLock()
-	defer s.applyMu.RUnlock()
-	rt := s.runtime()
-	switch {
-	case c.oauth:
-	case s.profiles.get(c.profile.name) != c.profile:
-		return nil, ErrProfileRemoved
-	case c.profile.gate.Token() != t.Token:
-		return nil, errTokenChanged
-	}
-	return rt, nil
-}
-
 // noteWait counts d, the time the call spent at its place in the queue,
 // if it did wait there.
 func (c *call) noteWait(t Ticket, d time.Duration) {
@@ -345,6 +316,15 @@ func (s *Server) send(req *http.Request, c *call, rt *runtimeConfig, token strin
 		c.requestID = resp.Header.Get("X-Request-Id")
 	}
 	return resp, nil
+}
+
+// gaveUpAnswer is the answer of a call that the gate's own end to its wait
+// (gaveUp), or a reload that removed its profile, stopped: rejectionFor.
+func (s *Server) gaveUpAnswer(req *http.Request, c *call, err error) *http.Response {
+	c.outcome = err.Error()
+	ans := s.rejectionFor(c)
+	c.status = ans.Status
+	return ans.response(req)
 }
 
 // rejectionFor is the answer a call gets when it gives up waiting: its own
