@@ -226,17 +226,6 @@ func (p *Place) WaitLimit(ctx context.Context, limit func() (time.Duration, <-ch
 	}
 }
 
-// Answered reports whether the gate has answered the place: Poll then
-// returns that answer.
-func (p *Place) Answered() bool {
-	select {
-	case <-p.w.ready:
-		return true
-	default:
-		return false
-	}
-}
-
 // Notify arranges for wake to be called once the gate has answered the
 // place, at once if it already has. wake is called with the gate's lock
 // held: it must not block, nor call the gate.

@@ -51,6 +51,8 @@ type parked struct {
 	// next holds bytes the program sent after its request (pipelined).
 	next []byte
 	one  [1]byte
+	// answered is set by the gate's wake-up (Place.Notify).
+	answered atomic.Bool
 
 	// The gate's answer, set before the connection is handed back.
 	ticket Ticket
@@ -110,7 +112,10 @@ func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *Pl
 func (p *parked) run() {
 	s, c := p.s, p.call
 	start := s.now()
-	p.place.Notify(func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
+	p.place.Notify(func() {
+		p.answered.Store(true) // before the deadline: see watchUntilAnswered
+		_ = p.conn.SetReadDeadline(time.Unix(1, 0))
+	})
 	err := p.watchUntilAnswered(start)
 	gone := false
 	switch {
@@ -152,10 +157,11 @@ func (p *parked) watchUntilAnswered(start time.Time) error {
 	for {
 		rt := s.runtime()
 		left := s.waitLeft(c, rt, start)
-		// The deadline is set before checking for an answer: an answer
-		// that comes between sets it in the past after this does.
+		// The deadline is set before checking for an answer, and the
+		// gate's wake-up marks the answer before moving the deadline: an
+		// answer this check misses moves the deadline after this does.
 		_ = p.conn.SetReadDeadline(time.Now().Add(left))
-		if left <= 0 || p.place.Answered() {
+		if left <= 0 || p.answered.Load() {
 			return os.ErrDeadlineExceeded
 		}
 		stop := context.AfterFunc(rt.pauseTimeoutSet, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
