@@ -189,8 +189,8 @@ var errParkedExtraFull = errors.New("parked connection: too many bytes after the
 // in p.next, to be read by the server after the answer, and the watch
 // goes on, so a program that pipelines and then leaves is still seen
 // leaving. Past maxParkedExtra bytes it stops with errParkedExtraFull.
-// A call's first read uses one byte of the parked call: a buffer is only
-// allocated for a program that sends more.
+// The first read goes into the parked call's one-byte buffer: a larger
+// one is only allocated for a program that sends more.
 func (p *parked) watch() error {
 	buf := p.one[:]
 	for {
