@@ -215,7 +215,9 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		c.report(t, Accepted, nil)
-		resp.Body = &watchedBody{ReadCloser: resp.Body, c: c}
+		if resp.StatusCode != http.StatusSwitchingProtocols { // an upgraded body must stay writable
+			resp.Body = &watchedBody{ReadCloser: resp.Body, c: c}
+		}
 		return resp, nil
 	}
 }
