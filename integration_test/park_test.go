@@ -236,3 +236,57 @@ func TestParkedCallsAreAnsweredAsTheirRequestsAsked(t *testing.T) {
 	p.stop()
 	secretsIn(t, p, tokA, tokB)
 }
+
+// TestAParkedProgramThatSendsMoreAndLeavesIsDropped: a program whose call
+// is parked sends more on its connection (a pipelined request, a stray
+// CRLF) and then closes it. Its parked call must be dropped, never sent,
+// as for a program that just leaves; the bytes sent must not blind the
+// watch. A program that sends more and stays gets both answers in order.
+func TestAParkedProgramThatSendsMoreAndLeavesIsDropped(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA, tokB)
+	p := startProxy(t, tokenConfig(fake, fakeCA, "", tokA))
+	if r := admin(t, p, "/-/revoke?profile=default", ""); r.code != 200 {
+		t.Fatalf("revoke: %v", r)
+	}
+	leaving := []struct {
+		name, id, more string
+	}{
+		{"a pipelined POST, then close", "leaves-after-pipelining", rawRequest("POST", "/v1/pages", "HTTP/1.1", "leaves-pipelined-b")},
+		{"a stray CRLF, then close", "leaves-after-crlf", "\r\n"},
+	}
+	for _, tc := range leaving {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSession(t, rawConn(t, p))
+			s.write(rawRequest("POST", "/v1/pages", "HTTP/1.1", tc.id))
+			p.waitProfile(t, "default", "the call parked", pausedWith(1))
+			s.write(tc.more)
+			s.conn.Close()
+			p.waitProfile(t, "default", "the call dropped", pausedWith(0))
+		})
+	}
+	// A program that sends more and stays.
+	stays := newSession(t, rawConn(t, p))
+	stays.write(rawRequest("POST", "/v1/pages", "HTTP/1.1", "stays-1"))
+	p.waitProfile(t, "default", "the call parked", pausedWith(1))
+	stays.write(rawRequest("POST", "/v1/pages", "HTTP/1.1", "stays-2"))
+
+	writeAtomic(t, p.cfgPath, []byte(tokenConfig(fake, fakeCA, "", tokB)))
+	for _, id := range []string{"stays-1", "stays-2"} {
+		if resp, body := stays.read("POST"); resp.StatusCode != 200 {
+			t.Fatalf("%s got %d %s", id, resp.StatusCode, body)
+		}
+		if n := fake.Applied()[id]; n != 1 {
+			t.Errorf("%s applied %d times, want 1", id, n)
+		}
+	}
+	for _, tc := range leaving {
+		if n := len(withID(fake, tc.id)); n != 0 {
+			t.Errorf("%s: the fake saw the call of a program that left %d times", tc.name, n)
+		}
+	}
+	if n := len(withID(fake, "leaves-pipelined-b")); n != 0 {
+		t.Errorf("the fake saw the pipelined call of a program that left %d times", n)
+	}
+	p.stop()
+	secretsIn(t, p, tokA, tokB)
+}

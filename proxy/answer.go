@@ -39,14 +39,31 @@ func jsonAnswer(status int, body []byte) *Answer {
 // other_hosts: deny.
 const hostDeniedMsg = "notion-proxy only forwards " + rewrite.NotionHost + " (other_hosts: deny)"
 
-// readAnswer reads a small answer whole and closes its body.
-func readAnswer(resp *http.Response) (*Answer, error) {
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+// peekAnswer reads the body of resp, an answer that may be kept (a 401),
+// up to maxAnswerBytes. When the body ends within that, it returns the
+// whole answer with resp's body closed. When it is longer, it can be no
+// answer the proxy keeps or judges (Notion's error objects are small): it
+// returns a nil Answer and resp, whose body now gives the bytes already
+// read and then the rest, so the program gets the answer whole.
+func peekAnswer(resp *http.Response) (*Answer, *http.Response, error) {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %d answer: %w", resp.StatusCode, err)
+		resp.Body.Close()
+		return nil, nil, fmt.Errorf("read %d answer: %w", resp.StatusCode, err)
 	}
-	return &Answer{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+	if len(data) > maxAnswerBytes {
+		resp.Body = prefixedBody{Reader: io.MultiReader(bytes.NewReader(data), resp.Body), Closer: resp.Body}
+		return nil, resp, nil
+	}
+	resp.Body.Close()
+	return &Answer{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil, nil
+}
+
+// prefixedBody is an answer's body after peekAnswer: the bytes it read,
+// then the rest; closing closes the original body.
+type prefixedBody struct {
+	io.Reader
+	io.Closer
 }
 
 // response turns a kept answer back into a response for req.

@@ -23,8 +23,8 @@ import (
 )
 
 // TestChurn runs 200 concurrent callers while the token is revoked and
-// rewritten 20 times and the config is rewritten with unrelated changes 100
-// times. No call may fail, every write must be applied exactly once, and
+// rewritten 20 times and the config is rewritten with other changes 100
+// times (pause.timeout among them, which waiting calls must follow). No call may fail, every write must be applied exactly once, and
 // nothing may be left running at the end. It runs the server in-process so
 // that goroutines can be counted.
 func TestChurn(t *testing.T) {
@@ -41,8 +41,10 @@ func TestChurn(t *testing.T) {
 	}
 	path := filepath.Join(dir, "notion-proxy.yaml")
 	write := func(tok string, n int) {
+		// pause.timeout alternates, so that every rewrite makes the calls
+		// waiting for a token measure their wait again.
 		cfg := fmt.Sprintf("listen: 127.0.0.1:0\nupstream: %s\nupstream_ca: fake-ca.pem\ntoken: %s\n"+
-			"pause: {max_queued: %d}\n# rewrite %d\n", fake.URL(), tok, 10000+n, n)
+			"pause: {max_queued: %d, timeout: %dm}\n# rewrite %d\n", fake.URL(), tok, 10000+n, 10+n%2, n)
 		if err := WriteFileAtomic(path, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}

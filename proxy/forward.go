@@ -15,7 +15,8 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// maxAnswerBytes bounds how much of a 401 answer is read to classify it.
+// maxAnswerBytes bounds how much of a 401 answer is read to classify it;
+// a longer one is passed on whole, unjudged (peekAnswer).
 const maxAnswerBytes = 1 << 20
 
 // call is one program call to Notion as it travels from serveNotion through
@@ -24,7 +25,7 @@ const maxAnswerBytes = 1 << 20
 type call struct {
 	seq     uint64
 	start   time.Time
-	rt      *runtimeConfig
+	rt      *runtimeConfig // the config the call was admitted under (its body limit); sends use the current one
 	profile *profile
 	body    *body
 	oauth   bool
@@ -37,8 +38,11 @@ type call struct {
 	waitedForRate  bool
 	replayed       bool // sent after waiting for a token
 	lastToken      string
+	upstreamHost   string // where the last send went
 	last401        *Answer
 	status         int
+	upstreamStatus int   // Notion's status, when the program got another (a cut body)
+	bodyErr        error // why reading the answer's body failed, if it did
 	requestID      string
 	outcome        string // why the proxy answered itself, if it did
 
@@ -119,6 +123,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*call, *http.Req
 // the gate's answer to its first attempt, and logs it.
 func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t Ticket, err error) {
 	defer s.logCall(r, c)
+	defer c.noteBodyCut(r)
 	defer c.body.Close()
 	c.pending, c.pendingErr, c.hasPending = t, err, true
 	s.rp.ServeHTTP(w, r)
@@ -129,10 +134,11 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t Tick
 	}
 }
 
-// rewriteOut points the outgoing request at the upstream. Headers, token
-// included, are set per attempt in send.
+// rewriteOut points the outgoing request at the current upstream. Each
+// send points its own copy again, and sets the headers, token included,
+// from the config current then (send).
 func (s *Server) rewriteOut(pr *proxyRequest) {
-	up := callFrom(pr.In.Context()).rt.cfg.Upstream
+	up := s.runtime().cfg.Upstream
 	pr.Out.URL.Scheme, pr.Out.URL.Host = up.Scheme, up.Host
 	pr.Out.Host = ""
 }
@@ -153,11 +159,7 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if err != nil {
 			if gaveUp(err) {
-				s.tellGaveUp(c, err)
-				c.outcome = err.Error()
-				ans := s.rejectionFor(c)
-				c.status = ans.Status
-				return ans.response(req), nil
+				return s.gaveUpAnswer(req, c, err), nil
 			}
 			return nil, err
 		}
@@ -165,10 +167,19 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			c.report(t, Unknown, nil)
 			return nil, err
 		}
+		rt, err := s.sendConfig(c, t)
+		if errors.Is(err, errTokenChanged) {
+			c.report(t, Unknown, nil)
+			continue // a reload changed the token since t: take the new one
+		}
+		if err != nil {
+			c.report(t, Unknown, nil)
+			return s.gaveUpAnswer(req, c, err), nil
+		}
 		if t.waited || c.last401 != nil {
 			c.replayed = true
 		}
-		resp, err := s.send(req, c, t.Token)
+		resp, err := s.send(req, c, rt, t.Token)
 		if err != nil {
 			c.report(t, Unknown, nil)
 			if d, ok := s.retryWait(c, req, 0, ""); ok && sleep(ctx, d) == nil {
@@ -177,18 +188,22 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized && !c.oauth {
-			ans, err := readAnswer(resp)
+			ans, long, err := peekAnswer(resp)
 			if err != nil {
 				c.report(t, Unknown, nil)
 				return nil, err
 			}
-			if rewrite.IsInvalidToken(ans.Status, ans.Header, ans.Body) {
+			if ans != nil && rewrite.IsInvalidToken(ans.Status, ans.Header, ans.Body) {
 				c.last401 = ans
 				c.waitedForToken = true
 				c.report(t, Rejected, ans)
 				continue
 			}
-			resp = ans.response(req)
+			if ans != nil {
+				resp = ans.response(req)
+			} else {
+				resp = long
+			}
 		}
 		if d, ok := s.retryWait(c, req, resp.StatusCode, resp.Header.Get("Retry-After")); ok {
 			// Rate limits and 5xx say nothing about the token.
@@ -200,6 +215,9 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		c.report(t, Accepted, nil)
+		if resp.StatusCode != http.StatusSwitchingProtocols { // an upgraded body must stay writable
+			resp.Body = &watchedBody{ReadCloser: resp.Body, c: c}
+		}
 		return resp, nil
 	}
 }
@@ -226,15 +244,21 @@ func (s *Server) join(c *call) (Ticket, *Place, error) {
 // wait waits at place for the call's ticket.
 func (s *Server) wait(ctx context.Context, c *call, place *Place) (Ticket, error) {
 	start := s.now()
-	t, err := place.Wait(ctx, c.waitLeft())
+	t, err := place.WaitLimit(ctx, func() (time.Duration, <-chan struct{}) {
+		rt := s.runtime()
+		return s.waitLeft(c, rt, start), rt.pauseTimeoutSet.Done()
+	})
 	c.noteWait(t, s.now().Sub(start))
 	return t, err
 }
 
-// waitLeft is how much longer the call may wait for a token: pause.timeout
-// bounds its whole wait, however many times a rejected new token sends it
-// back to the queue.
-func (c *call) waitLeft() time.Duration { return c.rt.cfg.Pause.Timeout - c.tokenWait }
+// waitLeft is how much longer c, waiting since start, may wait for a token
+// under rt's pause.timeout (the current one: a reload applies to calls
+// already waiting). pause.timeout bounds the call's whole wait, however
+// many times a rejected new token sends it back to the queue.
+func (s *Server) waitLeft(c *call, rt *runtimeConfig, start time.Time) time.Duration {
+	return rt.cfg.Pause.Timeout - c.tokenWait - s.now().Sub(start)
+}
 
 // noteWait counts d, the time the call spent at its place in the queue,
 // if it did wait there.
@@ -252,30 +276,38 @@ func (c *call) report(t Ticket, v Verdict, ans *Answer) {
 	}
 }
 
-// send makes one attempt with token ("" = keep the program's Authorization).
-func (s *Server) send(req *http.Request, c *call, token string) (*http.Response, error) {
+// send makes one attempt with token ("" = keep the program's
+// Authorization) under rt, the config current now (sendConfig): its
+// upstream, transport and notion_version.
+func (s *Server) send(req *http.Request, c *call, rt *runtimeConfig, token string) (*http.Response, error) {
 	// req is the reverse proxy's own copy of the program's request: the
 	// first attempt rewrites it in place. A later attempt gets a shallow
-	// copy with a header of its own, since a transport may still read an
-	// earlier attempt's after answering it; Apply gives the same header
-	// whether it starts from the program's or from an earlier attempt's.
+	// copy with a header and URL of its own, since a transport may still
+	// read an earlier attempt's after answering it; Apply gives the same
+	// header whether it starts from the program's or from an earlier
+	// attempt's.
 	out := req
 	if c.attempts > 0 {
 		out = new(http.Request)
 		*out = *req
 		out.Header = req.Header.Clone()
+		u := *req.URL
+		out.URL = &u
 	}
+	up := rt.cfg.Upstream
+	out.URL.Scheme, out.URL.Host = up.Scheme, up.Host
+	c.upstreamHost = up.Host
 	out.Body, out.ContentLength = c.body.NewReader(), c.body.Len()
 	out.GetBody = func() (io.ReadCloser, error) { return c.body.NewReader(), nil }
 	if token != "" {
-		rewrite.Outgoing{Token: token, NotionVersion: c.rt.cfg.NotionVersion}.Apply(out.Header, out.URL.Path)
+		rewrite.Outgoing{Token: token, NotionVersion: rt.cfg.NotionVersion}.Apply(out.Header, out.URL.Path)
 	} else {
-		rewrite.Outgoing{NotionVersion: c.rt.cfg.NotionVersion}.Apply(out.Header, out.URL.Path)
+		rewrite.Outgoing{NotionVersion: rt.cfg.NotionVersion}.Apply(out.Header, out.URL.Path)
 	}
 	c.attempts++
 	c.lastToken = token
 	start := s.now()
-	resp, err := c.rt.upstream.RoundTrip(out)
+	resp, err := rt.upstream.RoundTrip(out)
 	s.metrics.upstreamLat.WithLabelValues(c.profileName()).Observe(s.now().Sub(start).Seconds())
 	if err != nil {
 		return nil, err
@@ -286,6 +318,16 @@ func (s *Server) send(req *http.Request, c *call, token string) (*http.Response,
 		c.requestID = resp.Header.Get("X-Request-Id")
 	}
 	return resp, nil
+}
+
+// gaveUpAnswer is the answer of a call that the gate's own end to its wait
+// (gaveUp), or a reload that removed its profile, stopped: rejectionFor.
+func (s *Server) gaveUpAnswer(req *http.Request, c *call, err error) *http.Response {
+	s.tellGaveUp(c, err)
+	c.outcome = err.Error()
+	ans := s.rejectionFor(c)
+	c.status = ans.Status
+	return ans.response(req)
 }
 
 // rejectionFor is the answer a call gets when it gives up waiting: its own
@@ -331,8 +373,12 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	c.outcome = "upstream unreachable"
+	host := c.upstreamHost
+	if host == "" {
+		host = s.runtime().cfg.Upstream.Host
+	}
 	s.writeError(w, c, http.StatusBadGateway, "proxy_upstream_unreachable",
-		fmt.Sprintf("notion-proxy could not reach %s: %v", c.rt.cfg.Upstream.Host, err))
+		fmt.Sprintf("notion-proxy could not reach %s: %v", host, err))
 }
 
 // writeError writes an answer in Notion's error shape.
@@ -376,6 +422,9 @@ func (s *Server) logCall(r *http.Request, c *call) {
 	}
 	if c.requestID != "" {
 		ev = ev.Str("notion_request_id", c.requestID)
+	}
+	if c.upstreamStatus != 0 {
+		ev = ev.Int("upstream_status", c.upstreamStatus)
 	}
 	if c.outcome != "" {
 		ev = ev.Str("outcome", c.outcome)

@@ -187,17 +187,42 @@ type Place struct {
 }
 
 // Wait waits for the place's ticket, as Acquire does. A place is waited
-// for once, by Wait or by Notify and Poll.
+// for once, by Wait, WaitLimit, or Notify and Poll.
 func (p *Place) Wait(ctx context.Context, maxWait time.Duration) (Ticket, error) {
-	timer := time.NewTimer(maxWait)
-	defer timer.Stop()
-	select {
-	case <-p.w.ready:
-		return p.w.ticket, p.w.err
-	case <-ctx.Done():
-		return p.leave(ctx.Err())
-	case <-timer.C:
-		return p.leave(ErrPauseTimeout)
+	deadline := time.Now().Add(maxWait)
+	return p.WaitLimit(ctx, func() (time.Duration, <-chan struct{}) { return time.Until(deadline), nil })
+}
+
+// WaitLimit is Wait with a limit that may change while the call waits
+// (pause.timeout reloaded): limit returns how much longer the call may
+// wait now, and a channel closed when that may have changed (nil: it
+// will not), at which WaitLimit asks limit again. It gives up with
+// ErrPauseTimeout once limit says no time is left.
+func (p *Place) WaitLimit(ctx context.Context, limit func() (time.Duration, <-chan struct{})) (Ticket, error) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		left, changed := limit()
+		if left <= 0 {
+			return p.leave(ErrPauseTimeout)
+		}
+		if timer == nil {
+			timer = time.NewTimer(left)
+		} else {
+			timer.Reset(left)
+		}
+		select {
+		case <-p.w.ready:
+			return p.w.ticket, p.w.err
+		case <-ctx.Done():
+			return p.leave(ctx.Err())
+		case <-timer.C:
+		case <-changed:
+		}
 	}
 }
 
@@ -323,6 +348,13 @@ func (g *Gate) Rejection() *Answer {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.rejection
+}
+
+// Token returns the current token ("" = none).
+func (g *Gate) Token() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.token
 }
 
 // GateStatus is a snapshot of a gate for /-/status.

@@ -374,3 +374,69 @@ func TestJoinNotifyAndPoll(t *testing.T) {
 		}
 	})
 }
+
+// WaitLimit measures a wait against a limit that a reload may change.
+func TestWaitLimitFollowsAChangingLimit(t *testing.T) {
+	t.Run("a limit cut short while waiting gives up with ErrPauseTimeout", func(t *testing.T) {
+		g, _ := newTestGate("", 10)
+		_, place, _ := g.Join(1)
+		changed := make(chan struct{})
+		var cut atomic.Bool
+		done := make(chan error, 1)
+		go func() {
+			_, err := place.WaitLimit(context.Background(), func() (time.Duration, <-chan struct{}) {
+				if cut.Load() {
+					return 0, nil
+				}
+				return time.Hour, changed
+			})
+			done <- err
+		}()
+		cut.Store(true)
+		close(changed)
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrPauseTimeout) {
+				t.Fatalf("WaitLimit = %v, want ErrPauseTimeout", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("WaitLimit kept waiting under a limit of 0")
+		}
+		if n := g.Status().Waiting; n != 0 {
+			t.Errorf("waiting after giving up: %d, want 0", n)
+		}
+	})
+	t.Run("a limit extended while waiting keeps the call waiting for its ticket", func(t *testing.T) {
+		g, _ := newTestGate("", 10)
+		_, place, _ := g.Join(1)
+		asked := make(chan struct{}, 10)
+		var calls atomic.Int32
+		done := make(chan acquired, 1)
+		go func() {
+			tk, err := place.WaitLimit(context.Background(), func() (time.Duration, <-chan struct{}) {
+				asked <- struct{}{}
+				if calls.Add(1) == 1 {
+					return time.Millisecond, nil // the first limit passes at once
+				}
+				return time.Hour, nil // then a reload extended it
+			})
+			done <- acquired{tk, err}
+		}()
+		for range 2 {
+			select {
+			case <-asked:
+			case <-time.After(10 * time.Second):
+				t.Fatal("WaitLimit did not ask the limit again when the first one passed")
+			}
+		}
+		g.SetToken("new")
+		select {
+		case a := <-done:
+			if a.err != nil || a.t.Token != "new" {
+				t.Fatalf("WaitLimit = %+v, %v, want the new token", a.t, a.err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no ticket")
+		}
+	})
+}

@@ -21,7 +21,9 @@ import (
 //
 //   - one small goroutine (run) reads the connection to notice the program
 //     going away, until the gate's answer or the pause timeout interrupts
-//     the read; the call keeps only its request and body;
+//     the read; bytes the program sends meanwhile (a pipelined request) are
+//     kept for after the answer, and the watch goes on; the call keeps only
+//     its request and body;
 //   - when the gate answers, the connection goes back to the http.Server it
 //     came from through a listener of that server's own (resumeListener),
 //     with a one-line request (resumeRequest) in front of whatever the
@@ -49,6 +51,8 @@ type parked struct {
 	// next holds bytes the program sent after its request (pipelined).
 	next []byte
 	one  [1]byte
+	// answered is set by the gate's wake-up (Place.Notify).
+	answered atomic.Bool
 
 	// The gate's answer, set before the connection is handed back.
 	ticket Ticket
@@ -107,17 +111,21 @@ func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *Pl
 // parkedCalls until resume has answered it or it is abandoned.
 func (p *parked) run() {
 	s, c := p.s, p.call
-	start, left := s.now(), c.waitLeft()
-	_ = p.conn.SetReadDeadline(time.Now().Add(left))
-	p.place.Notify(func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
-	n, err := p.conn.Read(p.one[:])
+	start := s.now()
+	p.place.Notify(func() {
+		p.answered.Store(true) // before the deadline: see watchUntilAnswered
+		_ = p.conn.SetReadDeadline(time.Unix(1, 0))
+	})
+	err := p.watchUntilAnswered(start)
 	gone := false
 	switch {
-	case n > 0:
-		// The program sent more (pipelining): keep the byte and wait
-		// without watching the connection, as net/http does.
-		p.next = append(p.next, p.one[0])
-		p.ticket, p.err = p.place.Wait(context.Background(), left-s.now().Sub(start))
+	case errors.Is(err, errParkedExtraFull):
+		// The program sent more than the watcher keeps: wait without
+		// watching the connection, as net/http does.
+		p.ticket, p.err = p.place.WaitLimit(context.Background(), func() (time.Duration, <-chan struct{}) {
+			rt := s.runtime()
+			return s.waitLeft(c, rt, start), rt.pauseTimeoutSet.Done()
+		})
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		p.ticket, p.err = p.place.Poll(ErrPauseTimeout)
 	default:
@@ -136,6 +144,67 @@ func (p *parked) run() {
 		// The server stopped accepting (a shutdown that outran Shutdown's
 		// wait for parked calls): the program sees its connection close.
 		p.abandon("proxy is shutting down")
+	}
+}
+
+// watchUntilAnswered watches the parked connection (watch) until the gate
+// answers, the call's pause timeout passes (both: os.ErrDeadlineExceeded)
+// or the watch fails otherwise. The timeout is the current pause.timeout:
+// a reload that changes it moves the read deadline, without a goroutine
+// per parked call waiting for reloads.
+func (p *parked) watchUntilAnswered(start time.Time) error {
+	s, c := p.s, p.call
+	for {
+		rt := s.runtime()
+		left := s.waitLeft(c, rt, start)
+		// The deadline is set before checking for an answer, and the
+		// gate's wake-up marks the answer before moving the deadline: an
+		// answer this check misses moves the deadline after this does.
+		_ = p.conn.SetReadDeadline(time.Now().Add(left))
+		if left <= 0 || p.answered.Load() {
+			return os.ErrDeadlineExceeded
+		}
+		stop := context.AfterFunc(rt.pauseTimeoutSet, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
+		err := p.watch()
+		stop()
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		// The answer, the timeout, or a new pause.timeout: look again.
+	}
+}
+
+// maxParkedExtra bounds what the watcher of a parked connection keeps of
+// the bytes the program sends after its request (a pipelined request, a
+// stray CRLF) for the requests that follow the answer.
+const maxParkedExtra = 64 << 10
+
+// errParkedExtraFull: the program sent maxParkedExtra bytes after its
+// parked request.
+var errParkedExtraFull = errors.New("parked connection: too many bytes after the request")
+
+// watch reads the parked connection until a read fails: the deadline
+// passed (os.ErrDeadlineExceeded), or the program went away (EOF, a
+// reset). Bytes the program sends meanwhile do not stop it: they are kept
+// in p.next, to be read by the server after the answer, and the watch
+// goes on, so a program that pipelines and then leaves is still seen
+// leaving. Past maxParkedExtra bytes it stops with errParkedExtraFull.
+// The first read goes into the parked call's one-byte buffer: a larger
+// one is only allocated for a program that sends more.
+func (p *parked) watch() error {
+	buf := p.one[:]
+	for {
+		n, err := p.conn.Read(buf)
+		p.next = append(p.next, buf[:n]...)
+		if err != nil {
+			return err
+		}
+		if len(p.next) >= maxParkedExtra {
+			return errParkedExtraFull
+		}
+		if n > 0 && len(buf) == 1 {
+			buf = make([]byte, 4<<10)
+		}
 	}
 }
 

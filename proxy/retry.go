@@ -12,11 +12,14 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Back-off for retries without a Retry-After: 250 ms, 500 ms, 1 s, … capped
-// at 8 s, with jitter (rewrite.Backoff).
+// Back-off between retries, with jitter (rewrite.Backoff): for rate limits
+// 1 s, 2 s, 4 s, … capped at 8 s, and never less, whatever Retry-After
+// says (rewrite.RateLimitWait); for transient failures 250 ms, 500 ms, …
+// capped at 8 s. Each wait lies between half and the whole of its step.
 const (
-	backoffBase = 250 * time.Millisecond
-	backoffMax  = 8 * time.Second
+	rateLimitBackoffBase = time.Second
+	transientBackoffBase = 250 * time.Millisecond
+	backoffMax           = 8 * time.Second
 )
 
 // Retry reasons, as logged and counted.
@@ -27,17 +30,18 @@ const (
 
 // retryWait decides whether c is sent again after an answer of status
 // (0: a connection error before any answer) and how long to wait first
-// (SPEC §6). Rate-limited answers (429, 529) are retried for any method:
-// Notion did not run the call. 5xx and connection errors only for calls
-// rewrite.IsRetrySafe allows. All waits of one call together stay within
-// retry.max_wait; past it the answer goes to the program as it is.
+// (SPEC §6), under the retry config current now. Rate-limited answers
+// (429, 529) are retried for any method: Notion did not run the call. 5xx
+// and connection errors only for calls rewrite.IsRetrySafe allows. All
+// waits of one call together stay within retry.max_wait, and a call is
+// sent at most rewrite.MaxAttempts times for these reasons; past either,
+// the answer goes to the program as it is.
 func (s *Server) retryWait(c *call, req *http.Request, status int, retryAfter string) (time.Duration, bool) {
-	cfg := c.rt.cfg.Retry
-	attempt := 1
+	cfg := s.runtime().cfg.Retry
+	retries := 0
 	for _, n := range c.retries {
-		attempt += n
+		retries += n
 	}
-	backoff := rewrite.Backoff(attempt, backoffBase, backoffMax, rand.Float64())
 	var reason string
 	var d time.Duration
 	switch {
@@ -45,19 +49,17 @@ func (s *Server) retryWait(c *call, req *http.Request, status int, retryAfter st
 		if !cfg.RateLimited {
 			return 0, false
 		}
-		reason, d = retryRateLimited, backoff
-		if ra, ok := rewrite.RetryAfter(retryAfter, s.now()); ok {
-			d = ra
-		}
+		backoff := rewrite.Backoff(retries+1, rateLimitBackoffBase, backoffMax, rand.Float64())
+		reason, d = retryRateLimited, rewrite.RateLimitWait(retryAfter, s.now(), backoff)
 	case status == 0 || rewrite.IsTransientStatus(status):
 		if !cfg.Transient || !rewrite.IsRetrySafe(req.Method, req.URL.Path) {
 			return 0, false
 		}
-		reason, d = retryTransient, backoff
+		reason, d = retryTransient, rewrite.Backoff(retries+1, transientBackoffBase, backoffMax, rand.Float64())
 	default:
 		return 0, false
 	}
-	if c.retryWaited+d > cfg.MaxWait {
+	if !rewrite.WithinRetryBudget(retries, c.retryWaited, d, cfg.MaxWait) {
 		return 0, false
 	}
 	c.retryWaited += d

@@ -44,10 +44,15 @@ type Options struct {
 }
 
 // runtimeConfig is what one call needs of the current config, swapped
-// atomically on reload.
+// atomically on reload. Every send reads the one current at that moment
+// (SPEC §6), together with its token (sendConfig).
 type runtimeConfig struct {
 	cfg      *config.Config
 	upstream *http.Transport
+	// pauseTimeoutSet ends when a reload changes pause.timeout, so that
+	// calls waiting for a token measure their wait against the new one.
+	pauseTimeoutSet context.Context
+	endPauseTimeout context.CancelFunc
 }
 
 // Server is a running notion-proxy: one listener serving the three ways in
@@ -62,7 +67,12 @@ type Server struct {
 	// logWriter reports on the log's writer (loghealth.go); may be nil.
 	logWriter LogWriterHealth
 
-	rt       atomic.Pointer[runtimeConfig]
+	rt atomic.Pointer[runtimeConfig]
+	// applyMu is held for writing while a reload swaps the runtime config
+	// and the profiles' tokens, and for reading while a send takes its
+	// config and checks its token (sendConfig): a token and the upstream
+	// it goes to always come from the same config.
+	applyMu  sync.RWMutex
 	profiles *profiles
 	metrics  *metrics
 	refusals *refusals // browser refusals (browser.go)
@@ -301,6 +311,11 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 		rt.upstream = tr
 	}
+	if old != nil && old.cfg.Pause.Timeout == cfg.Pause.Timeout {
+		rt.pauseTimeoutSet, rt.endPauseTimeout = old.pauseTimeoutSet, old.endPauseTimeout
+	} else {
+		rt.pauseTimeoutSet, rt.endPauseTimeout = context.WithCancel(context.Background())
+	}
 	tokens := make(map[string]string, len(cfg.Profiles))
 	var failed tokenErrors
 	notReady := make(map[string]error)
@@ -315,9 +330,15 @@ func (s *Server) apply(cfg *config.Config) error {
 			tokens[p.Name] = tok
 		}
 	}
+	s.applyMu.Lock()
 	s.rt.Store(rt)
 	s.human.notifier.SetConfig(notifyConfig(cfg))
-	for _, p := range s.profiles.update(cfg, tokens) {
+	removed := s.profiles.update(cfg, tokens)
+	s.applyMu.Unlock()
+	if old != nil && old.pauseTimeoutSet != rt.pauseTimeoutSet {
+		old.endPauseTimeout()
+	}
+	for _, p := range removed {
 		// Its waiting calls cannot be sent with another profile's token
 		// (another workspace, perhaps): they get their 401 now.
 		waiting := p.gate.Status().Waiting

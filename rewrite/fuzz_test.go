@@ -93,6 +93,22 @@ func FuzzRetryAfter(f *testing.F) {
 	})
 }
 
+// FuzzRateLimitWait: whatever Retry-After says, the wait is never below
+// the back-off floor nor negative, so no answer makes the proxy resend at
+// once.
+func FuzzRateLimitWait(f *testing.F) {
+	f.Add("0", int64(0), int64(time.Second))
+	f.Add("Thu, 01 Jan 1970 00:00:00 GMT", int64(1e9), int64(500*time.Millisecond))
+	f.Fuzz(func(t *testing.T, value string, nowUnix int64, backoff int64) {
+		now := time.Unix(nowUnix, 0)
+		floor := time.Duration(backoff)
+		d := rewrite.RateLimitWait(value, now, floor)
+		if d < 0 || d < floor {
+			t.Fatalf("RateLimitWait(%q, %v, %v) = %v, below the floor", value, now, floor, d)
+		}
+	})
+}
+
 func FuzzApply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, token, version, path, authorization, proxyAuthorization, sentVersion, extraName string) {
 		h := http.Header{}

@@ -23,6 +23,10 @@ type Outgoing struct {
 //     untouched.
 //   - Proxy-Authorization and Proxy-Connection are removed, so the proxy's
 //     own credentials never reach Notion.
+//   - Expect is removed: the proxy has read the whole body before sending
+//     (and answered the program's "Expect: 100-continue" itself), so
+//     asking Notion for a 100 Continue only delays the send and gives the
+//     program a second one.
 //   - Notion-Version is set to NotionVersion only when the program sent none
 //     or only blank (all white space) ones; a version the program sent is
 //     kept. If NotionVersion is blank too, no Notion-Version is added.
@@ -40,7 +44,8 @@ func (o Outgoing) Apply(h http.Header, path string) {
 	versionSent := false
 	for name, values := range h {
 		switch {
-		case strings.EqualFold(name, "Proxy-Authorization"), strings.EqualFold(name, "Proxy-Connection"):
+		case strings.EqualFold(name, "Proxy-Authorization"), strings.EqualFold(name, "Proxy-Connection"),
+			strings.EqualFold(name, "Expect"):
 			delete(h, name)
 		case strings.EqualFold(name, "Authorization"):
 			if !keepAuthorization && name != "Authorization" {

@@ -54,6 +54,12 @@ func TestOutgoingApply(t *testing.T) {
 			want: http.Header{"Authorization": {"Bearer ntn_current"}},
 		},
 		{
+			name: "Expect: 100-continue is removed, in any letter case",
+			out:  out, path: "/v1/pages",
+			in:   http.Header{"Expect": {"100-continue"}, "expect": {"100-continue"}, "Notion-Version": {"2022-06-28"}},
+			want: http.Header{"Authorization": {"Bearer ntn_current"}, "Notion-Version": {"2022-06-28"}},
+		},
+		{
 			name: "proxy credentials and Proxy-Connection are removed",
 			out:  out, path: "/v1/users/me",
 			in:   http.Header{"Proxy-Authorization": {"Basic YWxpY2U6cHc="}, "Proxy-Connection": {"keep-alive"}, "Notion-Version": {"2022-06-28"}},

@@ -135,3 +135,34 @@ func Backoff(attempt int, base, max time.Duration, jitter float64) time.Duration
 	}
 	return half + extra
 }
+
+// MaxAttempts is the most times one call is sent when rate limits and
+// transient failures (SPEC §6) make it retry: its first send and at most
+// MaxAttempts-1 resends, however short the waits. Sends after waiting for
+// a new token are not counted.
+const MaxAttempts = 10
+
+// RateLimitWait returns how long to wait before resending a call that
+// Notion refused for load (see [IsRateLimited]): the wait its Retry-After
+// value asks for ([RetryAfter]), but never less than backoff, the caller's
+// [Backoff] for this retry. A Retry-After of 0, a date in the past, or an
+// absent or malformed one, therefore waits backoff: an upstream that keeps
+// answering "Retry-After: 0" is resent at a slowing pace, not at once.
+func RateLimitWait(retryAfter string, now time.Time, backoff time.Duration) time.Duration {
+	if d, ok := RetryAfter(retryAfter, now); ok && d > backoff {
+		return d
+	}
+	return max(backoff, 0)
+}
+
+// WithinRetryBudget reports whether a call that was resent retries times
+// and waited waited for those resends in all may wait next more and be
+// sent again: fewer than [MaxAttempts]-1 resends so far and all its waits,
+// next included, within maxWait (retry.max_wait). It never overflows, even
+// for a next clamped to the longest duration.
+func WithinRetryBudget(retries int, waited, next, maxWait time.Duration) bool {
+	if retries >= MaxAttempts-1 || next < 0 || waited < 0 || waited > maxWait {
+		return false
+	}
+	return next <= maxWait-waited
+}

@@ -172,3 +172,63 @@ func TestBackoffStaysWithinHalfAndFullStep(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimitWait(t *testing.T) {
+	now := time.Date(2025, time.March, 14, 9, 26, 53, 0, time.UTC)
+	const backoff = 750 * time.Millisecond
+	tests := []struct {
+		name       string
+		retryAfter string
+		backoff    time.Duration
+		want       time.Duration
+	}{
+		{"a Retry-After longer than the back-off is waited", "3", backoff, 3 * time.Second},
+		{"Retry-After 0 waits the back-off, not nothing", "0", backoff, backoff},
+		{"a Retry-After shorter than the back-off waits the back-off", "0.1", backoff, backoff},
+		{"a date in the past waits the back-off", now.Add(-time.Hour).Format(http.TimeFormat), backoff, backoff},
+		{"a date equal to now waits the back-off", now.Format(http.TimeFormat), backoff, backoff},
+		{"a date in the future is waited", now.Add(time.Minute).Format(http.TimeFormat), backoff, time.Minute},
+		{"an absent Retry-After waits the back-off", "", backoff, backoff},
+		{"a malformed Retry-After waits the back-off", "soon", backoff, backoff},
+		{"a negative Retry-After waits the back-off", "-5", backoff, backoff},
+		{"a huge Retry-After is clamped, not overflowed", "99999999999999999999999", backoff, time.Duration(math.MaxInt64)},
+		{"a negative back-off never gives a negative wait", "", -time.Second, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := rewrite.RateLimitWait(tt.retryAfter, now, tt.backoff); got != tt.want {
+				t.Errorf("RateLimitWait(%q, %v) = %v, want %v", tt.retryAfter, tt.backoff, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWithinRetryBudget(t *testing.T) {
+	const maxWait = 10 * time.Second
+	longest := time.Duration(math.MaxInt64)
+	tests := []struct {
+		name    string
+		retries int
+		waited  time.Duration
+		next    time.Duration
+		want    bool
+	}{
+		{"a first retry within max_wait goes", 0, 0, time.Second, true},
+		{"a wait that fills max_wait exactly goes", 3, 8 * time.Second, 2 * time.Second, true},
+		{"a wait past max_wait does not", 3, 8 * time.Second, 2*time.Second + 1, false},
+		{"the last retry the cap allows goes", rewrite.MaxAttempts - 2, 0, time.Millisecond, true},
+		{"past the cap nothing goes, however short the wait", rewrite.MaxAttempts - 1, 0, 0, false},
+		{"far past the cap nothing goes", 1000, 0, 0, false},
+		{"a zero wait still goes within both", 0, 0, 0, true},
+		{"a wait clamped to the longest duration does not overflow into a yes", 1, 5 * time.Second, longest, false},
+		{"a call that already waited past max_wait does not go", 1, maxWait + 1, 0, false},
+		{"a negative wait does not go", 0, 0, -time.Second, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := rewrite.WithinRetryBudget(tt.retries, tt.waited, tt.next, maxWait); got != tt.want {
+				t.Errorf("WithinRetryBudget(%d, %v, %v, %v) = %v, want %v", tt.retries, tt.waited, tt.next, maxWait, got, tt.want)
+			}
+		})
+	}
+}

@@ -117,9 +117,9 @@ func (s *Server) Refreshes() int {
 
 // Reset clears the records (Requests, Applied, Hits, Refreshes) and every
 // pending failure injection (FailNext, DropNext, CDNErrorNext,
-// RedirectNext) and sets the delay back to 0. Tokens, the OAuth set-up and
-// stored content (pages, blocks, comments) are kept. Calls in flight during
-// Reset are not recorded further.
+// RedirectNext, AnswerNext) and sets the delay back to 0. Tokens, the
+// OAuth set-up and stored content (pages, blocks, comments) are kept.
+// Calls in flight during Reset are not recorded further.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,7 +128,7 @@ func (s *Server) Reset() {
 	s.applied = map[string]int{}
 	s.hits = map[string]int{}
 	s.refreshes = 0
-	s.failN, s.dropN, s.cdnN, s.redirN = 0, 0, 0, 0
+	s.failN, s.dropN, s.cdnN, s.redirN, s.scriptN = 0, 0, 0, 0, 0
 	s.delay = 0
 }
 

@@ -56,6 +56,8 @@ type Server struct {
 	redirN     int
 	redirStat  int
 	redirTo    string
+	scriptN    int
+	script     Scripted
 	requests   []Request
 	generation int // bumped by Reset, so in-flight calls stop recording
 	applied    map[string]int
@@ -373,6 +375,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case injectRedirect:
 		c.redirect(status, text)
+		return
+	}
+	if a, ok := s.takeScripted(isOAuth); ok {
+		c.scripted(a)
 		return
 	}
 	if isOAuth {
