@@ -42,17 +42,22 @@ type message struct {
 
 // Reject tells every replica that Notion answered invalid-token for the
 // profile's token: those holding it pause the profile. Only the token's
-// fingerprint leaves this replica.
+// fingerprint leaves this replica. A rejection this replica already
+// shared or heard of is not sent again, so a pause that a message caused
+// does not echo back.
 func (s *Store) Reject(ctx context.Context, profile, token string) error {
 	fp := s.seal.fingerprint(token)
 	s.mu.Lock()
-	s.rejected[profile] = fp // this replica already knows
+	known := s.rejected[profile] == fp
 	s.mu.Unlock()
+	if known {
+		return nil
+	}
 	msg, err := json.Marshal(message{Kind: "rejected", Profile: profile, FP: fp, By: s.id})
 	if err != nil {
 		return fmt.Errorf("shared: reject: %w", err)
 	}
-	return s.op(ctx, "share rejected token", func(ctx context.Context) error {
+	err = s.op(ctx, "share rejected token", func(ctx context.Context) error {
 		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Set(ctx, s.keys.rejected(profile), fp, rejectedTTL)
 			p.Publish(ctx, s.keys.channel(), msg)
@@ -60,6 +65,12 @@ func (s *Store) Reject(ctx context.Context, profile, token string) error {
 		})
 		return err
 	})
+	if err == nil {
+		s.mu.Lock()
+		s.rejected[profile] = fp
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // holdScript extends a hold key to ARGV[1] ms unless it already lasts

@@ -2,6 +2,7 @@ package shared
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,27 @@ func TestMessagesReachOtherReplicas(t *testing.T) {
 			defer b.mu.Unlock()
 			return len(b.rejected) > 0 && b.rejected[len(b.rejected)-1] == want
 		})
+	})
+	t.Run("a rejection heard is not sent back", func(t *testing.T) {
+		raw := rawClient(t, srv.URL(""))
+		sub := raw.Subscribe(ctx, "test:events")
+		defer sub.Close()
+		if _, err := sub.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Reject(ctx, "p", "token-1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Reject(ctx, "p", "token-2"); err != nil {
+			t.Fatal(err)
+		}
+		msg, err := sub.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := a.Fingerprint("token-2"); !strings.Contains(msg.Payload, want) {
+			t.Fatalf("first message %s, want the rejection of token-2 (token-1's was sent again)", msg.Payload)
+		}
 	})
 	t.Run("a hold reaches the other", func(t *testing.T) {
 		before := time.Now()
