@@ -114,11 +114,14 @@ func (s *Store) refreshHolding(ctx context.Context, profile, rejected string, fe
 		}
 		return Token{}, rerr
 	}
-	written, err := s.writeAt(ctx, profile, secret{Access: got.Access, Refresh: got.Refresh}, rec.Version, modeDerived)
+	// Based on the newest record known: Redis's, or this replica's when
+	// Redis lost its data and the resync has not restored it yet.
+	base := max(rec.Version, s.Held(profile).Version)
+	written, err := s.writeAt(ctx, profile, secret{Access: got.Access, Refresh: got.Refresh}, base, modeDerived)
 	if err != nil {
 		// The new pair is the only valid one: use it; the resync writes it.
 		s.opts.Log.Warn().Err(err).Str("profile", profile).Msg("refreshed token not shared yet: it is written when Redis answers again")
-		return Token{Profile: profile, Version: rec.Version, Access: got.Access, Refresh: got.Refresh, By: s.id}, nil
+		return Token{Profile: profile, Version: base, Access: got.Access, Refresh: got.Refresh, By: s.id}, nil
 	}
 	return written, nil
 }

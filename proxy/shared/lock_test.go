@@ -163,3 +163,28 @@ func TestLockKeptWhileRefreshing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRefreshAfterRedisLostItsData: a refresh that runs before the resync
+// restored what Redis lost is written above the version this replica
+// holds, so the resync does not bring the rejected token back.
+func TestRefreshAfterRedisLostItsData(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	a := startReplica(t, srv.URL(""), testKey)
+	for _, tok := range []string{"t1", "t2", "t3"} {
+		if _, err := a.Write(ctx, "p", tok, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := rawClient(t, srv.URL(""))
+	if err := raw.FlushAll(ctx).Err(); err != nil { // as a restart without persistence
+		t.Fatal(err)
+	}
+	got, err := a.Refresh(ctx, "p", "t3", func(context.Context, Token) (Token, error) { return Token{Access: "t4"}, nil })
+	if err != nil || got.Access != "t4" || got.Version <= 3 {
+		t.Fatalf("Refresh = %+v, %v; want t4 above version 3", got, err)
+	}
+	if held := a.Held("p"); held.Access != "t4" {
+		t.Fatalf("held %+v, want t4", held)
+	}
+}
