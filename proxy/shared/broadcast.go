@@ -22,9 +22,10 @@ const rejectedTTL = 24 * time.Hour
 // Hold is a rate-limit hold: nothing of the profile, or of every profile
 // of the workspace, is sent to Notion before Until.
 type Hold struct {
-	Scope string // ScopeProfile or ScopeWorkspace
-	Name  string // the profile or workspace
-	Until time.Time
+	Scope  string // ScopeProfile or ScopeWorkspace
+	Name   string // the profile or workspace
+	Until  time.Time
+	Reason string // Notion's code for the limit, e.g. "rate_limited"; "" after a resync
 }
 
 // message is what goes over the channel. Tokens travel sealed.
@@ -37,6 +38,7 @@ type message struct {
 	Scope   string `json:"scope,omitempty"`
 	Name    string `json:"name,omitempty"`
 	MS      int64  `json:"ms,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 	By      string `json:"by"`
 }
 
@@ -83,12 +85,12 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `)
 
-// Hold tells every replica to hold the profile or workspace (scope) for d.
-// Replicas count d from when the message reaches them: no clocks are
-// compared.
-func (s *Store) Hold(ctx context.Context, scope, name string, d time.Duration) error {
+// Hold tells every replica to hold the profile or workspace (scope) for d,
+// for reason. Replicas count d from when the message reaches them: no
+// clocks are compared.
+func (s *Store) Hold(ctx context.Context, scope, name string, d time.Duration, reason string) error {
 	ms := max(d.Milliseconds(), 1)
-	msg, err := json.Marshal(message{Kind: "hold", Scope: scope, Name: name, MS: ms, By: s.id})
+	msg, err := json.Marshal(message{Kind: "hold", Scope: scope, Name: name, MS: ms, Reason: reason, By: s.id})
 	if err != nil {
 		return fmt.Errorf("shared: hold: %w", err)
 	}
@@ -125,7 +127,7 @@ func (s *Store) receive(payload string) {
 		}
 	case "hold":
 		if h.Hold != nil {
-			h.Hold(Hold{Scope: m.Scope, Name: m.Name, Until: time.Now().Add(time.Duration(m.MS) * time.Millisecond)})
+			h.Hold(Hold{Scope: m.Scope, Name: m.Name, Until: time.Now().Add(time.Duration(m.MS) * time.Millisecond), Reason: m.Reason})
 		}
 	}
 }

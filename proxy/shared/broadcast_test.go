@@ -67,14 +67,14 @@ func TestMessagesReachOtherReplicas(t *testing.T) {
 	})
 	t.Run("a hold reaches the other", func(t *testing.T) {
 		before := time.Now()
-		if err := a.Hold(ctx, ScopeWorkspace, "ws", time.Minute); err != nil {
+		if err := a.Hold(ctx, ScopeWorkspace, "ws", time.Minute, "rate_limited"); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, "b hears of the hold", func() bool {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			for _, h := range b.holds {
-				if h.Scope == ScopeWorkspace && h.Name == "ws" && h.Until.After(before.Add(50*time.Second)) {
+				if h.Scope == ScopeWorkspace && h.Name == "ws" && h.Reason == "rate_limited" && h.Until.After(before.Add(50*time.Second)) {
 					return true
 				}
 			}
