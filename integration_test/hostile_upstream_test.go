@@ -170,16 +170,21 @@ func metricsText(t *testing.T, p *proc) string {
 func TestExpectContinueGetsOne100(t *testing.T) {
 	fake, fakeCA := startFake(t, tokA)
 	p := startProxy(t, upstreamConfig(fake, fakeCA)+"token: "+tokA+"\n")
-	for name, open := range map[string]func() net.Conn{
-		"base URL":                     func() net.Conn { return rawConn(t, p) },
-		"inside an intercepted tunnel": func() net.Conn { return tunnel(t, p) },
+	// Base-URL calls must name this machine in Host; inside a tunnel the
+	// Host is Notion's.
+	for name, way := range map[string]struct {
+		open func() net.Conn
+		host string
+	}{
+		"base URL":                     {func() net.Conn { return rawConn(t, p) }, "localhost"},
+		"inside an intercepted tunnel": {func() net.Conn { return tunnel(t, p) }, "api.notion.com"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			id := "expect-" + strings.ReplaceAll(name, " ", "-")
 			body := pageBody(id)
-			s := newSession(t, open())
-			s.write(fmt.Sprintf("POST /v1/pages HTTP/1.1\r\nHost: api.notion.com\r\nX-Test-Call-Id: %s\r\n"+
-				"Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", id, len(body)))
+			s := newSession(t, way.open())
+			s.write(fmt.Sprintf("POST /v1/pages HTTP/1.1\r\nHost: %s\r\nX-Test-Call-Id: %s\r\n"+
+				"Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", way.host, id, len(body)))
 			_ = s.conn.SetReadDeadline(time.Now().Add(15 * time.Second))
 			first, err := http.ReadResponse(s.br, nil)
 			if err != nil || first.StatusCode != http.StatusContinue {
