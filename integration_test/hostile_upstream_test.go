@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 // Hostile upstreams (issue 15): answers no real Notion should give, but a

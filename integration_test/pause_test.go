@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 // Tests of SPEC §5: a revoked token pauses its profile's calls, and a new

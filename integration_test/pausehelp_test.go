@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 // Helpers of the pause and replay tests (SPEC §5, §7): calls made from any

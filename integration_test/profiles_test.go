@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 // Tests of several profiles (SPEC §4, §5): each has its own token and pause

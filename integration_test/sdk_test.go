@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 // The Node client of the SDK tests: js/sdk_client.mjs, its dependencies

@@ -39,7 +39,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 // options are the command-line flags.
