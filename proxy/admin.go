@@ -35,11 +35,11 @@ type Status struct {
 // callers are served; with admin_token set, POSTs must carry it.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if !isLoopback(r.RemoteAddr) {
-		writeNotionError(w, http.StatusForbidden, "proxy_admin_forbidden", "admin endpoints answer loopback callers only")
+		writeNotionError(w, http.StatusForbidden, codeAdminForbidden, "admin endpoints answer loopback callers only")
 		return
 	}
 	if r.Method == http.MethodPost && !s.adminAuthorized(r) {
-		writeNotionError(w, http.StatusUnauthorized, "proxy_admin_unauthorized", "admin POSTs need Authorization: Bearer <admin_token>")
+		writeNotionError(w, http.StatusUnauthorized, codeAdminUnauthorized, "admin POSTs need Authorization: Bearer <admin_token>")
 		return
 	}
 	route := r.Method + " " + r.URL.Path
@@ -56,7 +56,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		p := s.profiles.get(name)
 		if p == nil {
-			writeNotionError(w, http.StatusNotFound, "proxy_unknown_profile", "no profile named "+name)
+			writeNotionError(w, http.StatusNotFound, codeUnknownProfile, "no profile named "+name)
 			return
 		}
 		p.gate.Revoke(syntheticInvalidToken())
@@ -66,7 +66,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		s.metrics.handler().ServeHTTP(w, r)
 	case "POST /-/reload":
 		if err := s.Reload(true); err != nil {
-			writeNotionError(w, http.StatusUnprocessableEntity, "proxy_reload_failed", err.Error())
+			writeNotionError(w, http.StatusUnprocessableEntity, codeReloadFailed, err.Error())
 			return
 		}
 		writeJSON(w, http.StatusOK, s.Status())
@@ -74,7 +74,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		if s.servePage(w, r) { // the status page (page.go)
 			return
 		}
-		writeNotionError(w, http.StatusNotFound, "proxy_not_found", "no admin endpoint "+route)
+		writeNotionError(w, http.StatusNotFound, codeNotFound, "no admin endpoint "+route)
 	}
 }
 

@@ -33,10 +33,8 @@ import (
 // Forward-proxy requests for other hosts (CONNECT, absolute URIs) are
 // judged by their target as before: they never carry a token.
 
-// Error codes of the proxy's browser refusals.
+// Messages of the proxy's browser refusals.
 const (
-	codeHostNotAllowed  = "proxy_host_not_allowed"
-	codeBrowserRefused  = "proxy_browser_refused"
 	msgHostNotAllowed   = "notion-proxy answers only requests whose Host names this machine (loopback, localhost, the listen host or allowed_hosts)"
 	msgBrowserRefused   = "notion-proxy does not serve web pages, except those of the origins in cors.allowed_origins"
 	msgAdminCrossOrigin = "notion-proxy's admin endpoints do not serve web pages of other origins"

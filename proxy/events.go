@@ -135,7 +135,7 @@ func (s *Server) tellGate(name string, ev GateEvent) {
 		return
 	}
 	switch {
-	case ev.Paused:
+	case ev.Kind == GatePaused:
 		what := "Notion rejected the token " + rewrite.Fingerprint(ev.Token)
 		if ev.Token == "" {
 			what = "no token"
@@ -154,7 +154,7 @@ func (s *Server) tellGate(name string, ev GateEvent) {
 		}
 		s.human.notifier.Notify(notify.Event{Event: notify.Paused, Profile: name, Token: fp, Since: &since,
 			Waiting: &waiting, Config: s.runtime().cfg.Path, Page: s.pageURL(), Do: s.whatToDo(p.config())})
-	case ev.Resumed:
+	case ev.Kind == GateResumed:
 		s.human.setLastError(name, "")
 		if !s.human.setTold(name, false) {
 			return

@@ -93,20 +93,20 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*call, *http.Req
 		return nil, r
 	}
 	if r.ContentLength > rt.cfg.MaxBodyBytes {
-		return refuse(http.StatusRequestEntityTooLarge, "body too large", "proxy_body_too_large",
+		return refuse(http.StatusRequestEntityTooLarge, outcomeBodyTooLarge, codeBodyTooLarge,
 			fmt.Sprintf("request body of %d bytes is over max_body_bytes (%d)", r.ContentLength, rt.cfg.MaxBodyBytes))
 	}
 	b, err := readRequestBody(w, r, rt.cfg.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
-		return refuse(http.StatusRequestEntityTooLarge, "body too large", "proxy_body_too_large",
+		return refuse(http.StatusRequestEntityTooLarge, outcomeBodyTooLarge, codeBodyTooLarge,
 			fmt.Sprintf("request body is over max_body_bytes (%d)", rt.cfg.MaxBodyBytes))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		w.Header().Set("Connection", "close")
-		return refuse(http.StatusRequestTimeout, "body stalled", "proxy_body_timeout",
+		return refuse(http.StatusRequestTimeout, outcomeBodyStalled, codeBodyTimeout,
 			fmt.Sprintf("request body stalled: no byte for %v", bodyIdleTimeout))
 	case err != nil:
-		return refuse(http.StatusBadRequest, "body unreadable", "proxy_bad_request", err.Error())
+		return refuse(http.StatusBadRequest, outcomeBodyUnreadable, codeBadRequest, err.Error())
 	}
 	c.body = b
 	creds := rewrite.IncomingCredentials(r.Header)
@@ -369,15 +369,15 @@ func (p *bufferPool) Put(b []byte) {
 func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	c := callFrom(r.Context())
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		c.status, c.outcome = 499, "program went away"
+		c.status, c.outcome = 499, outcomeProgramGone
 		return
 	}
-	c.outcome = "upstream unreachable"
+	c.outcome = outcomeUpstreamUnreachable
 	host := c.upstreamHost
 	if host == "" {
 		host = s.runtime().cfg.Upstream.Host
 	}
-	s.writeError(w, c, http.StatusBadGateway, "proxy_upstream_unreachable",
+	s.writeError(w, c, http.StatusBadGateway, codeUpstreamUnreachable,
 		fmt.Sprintf("notion-proxy could not reach %s: %v", host, err))
 }
 

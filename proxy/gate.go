@@ -67,6 +67,18 @@ const (
 )
 
 func (s gateState) String() string {
+	switch s {
+	case gateOpen:
+		return "open"
+	case gateProbing:
+		return "probing"
+	}
+	return "paused"
+}
+
+// statusWord is the state as /-/status gives it: "ok" when open, "paused"
+// otherwise (probing is a pause whose new token is being tried).
+func (s gateState) statusWord() string {
 	if s == gateOpen {
 		return "ok"
 	}
@@ -92,15 +104,24 @@ type Ticket struct {
 	waited bool // the call queued before getting it
 }
 
+// GateEventKind says which transition a GateEvent tells of.
+type GateEventKind int
+
+const (
+	// GatePaused: the gate paused (a token was rejected, or there is none).
+	GatePaused GateEventKind = iota + 1
+	// GateResumed: a probe was accepted and the queue released.
+	GateResumed
+)
+
 // GateEvent tells the gate's owner about a transition, outside the gate's
-// lock. Exactly one of Paused and Resumed is true.
+// lock.
 type GateEvent struct {
-	Paused      bool
-	Resumed     bool
-	Token       string        // Paused: the rejected token ("" = no token yet)
-	Again       bool          // Paused: a new token was rejected while paused
-	PausedFor   time.Duration // Resumed
-	Replayed    int           // Resumed: calls released after the pause
+	Kind        GateEventKind
+	Token       string        // GatePaused: the rejected token ("" = no token yet)
+	Again       bool          // GatePaused: a new token was rejected while paused
+	PausedFor   time.Duration // GateResumed
+	Replayed    int           // GateResumed: calls released after the pause
 	PausedSince time.Time
 }
 
@@ -291,7 +312,7 @@ func (g *Gate) Report(t Ticket, v Verdict, answer *Answer) {
 		}
 	case Accepted:
 		if t.probe && t.Token == g.token && g.state == gateProbing {
-			ev = &GateEvent{Resumed: true, PausedFor: g.now().Sub(g.pausedSince),
+			ev = &GateEvent{Kind: GateResumed, PausedFor: g.now().Sub(g.pausedSince),
 				Replayed: g.replayed + len(g.queue), PausedSince: g.pausedSince}
 			g.state, g.rejected, g.rejection, g.replayed = gateOpen, "", nil, 0
 		}
@@ -370,7 +391,7 @@ type GateStatus struct {
 func (g *Gate) Status() GateStatus {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s := GateStatus{State: g.state.String(), Token: g.token, Waiting: len(g.queue), Probing: g.state == gateProbing}
+	s := GateStatus{State: g.state.statusWord(), Token: g.token, Waiting: len(g.queue), Probing: g.state == gateProbing}
 	if g.state != gateOpen {
 		s.PausedSince = g.pausedSince
 	}
@@ -384,7 +405,7 @@ func (g *Gate) pause(tok string, answer *Answer) *GateEvent {
 		g.pausedSince, g.replayed = g.now(), 0
 	}
 	g.state, g.rejected, g.rejection = gatePaused, tok, answer
-	return &GateEvent{Paused: true, Token: tok, Again: again, PausedSince: g.pausedSince}
+	return &GateEvent{Kind: GatePaused, Token: tok, Again: again, PausedSince: g.pausedSince}
 }
 
 // dispatch grants what the state allows. Called with mu held.

@@ -119,7 +119,7 @@ func TestGateRejectionPausesAndProbeReleasesInOrder(t *testing.T) {
 		}
 	}
 	got := evs.list()
-	if len(got) != 2 || !got[0].Paused || got[0].Token != "tok1" || !got[1].Resumed || got[1].Replayed != 5 {
+	if len(got) != 2 || got[0].Kind != GatePaused || got[0].Token != "tok1" || got[1].Kind != GateResumed || got[1].Replayed != 5 {
 		t.Fatalf("events = %+v", got)
 	}
 	if st := g.Status(); st.State != "ok" || st.Waiting != 0 {

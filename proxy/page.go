@@ -43,12 +43,6 @@ const (
 	maxPasteBytes    = 64 << 10
 )
 
-// Error codes of POST /-/token.
-const (
-	codePageForbidden   = "proxy_page_forbidden"
-	codeTokenNotWritten = "proxy_token_not_written"
-)
-
 // pageCSP lets the page load only its own script and style and talk only
 // to its own origin; no other page may frame it.
 const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
@@ -146,7 +140,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) servePageFile(w http.ResponseWriter, r *http.Request, name string) {
 	data, err := pageFiles.ReadFile(name)
 	if err != nil {
-		writeNotionError(w, http.StatusNotFound, "proxy_not_found", "no page file "+name)
+		writeNotionError(w, http.StatusNotFound, codeNotFound, "no page file "+name)
 		return
 	}
 	if name == "page/index.html" {
@@ -208,12 +202,12 @@ func (s *Server) servePaste(w http.ResponseWriter, r *http.Request) {
 	}
 	var req pasteRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, maxPasteBytes)).Decode(&req); err != nil {
-		writeNotionError(w, http.StatusBadRequest, "proxy_bad_request", "the body is not {\"profile\": ..., \"token\": ...}")
+		writeNotionError(w, http.StatusBadRequest, codeBadRequest, "the body is not {\"profile\": ..., \"token\": ...}")
 		return
 	}
 	p := s.profiles.get(req.Profile)
 	if p == nil {
-		writeNotionError(w, http.StatusNotFound, "proxy_unknown_profile", "no profile named "+req.Profile)
+		writeNotionError(w, http.StatusNotFound, codeUnknownProfile, "no profile named "+req.Profile)
 		return
 	}
 	token := strings.TrimSpace(req.Token)

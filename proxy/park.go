@@ -134,7 +134,7 @@ func (p *parked) run() {
 	}
 	c.noteWait(p.ticket, s.now().Sub(start))
 	if gone {
-		p.abandon("program went away")
+		p.abandon(outcomeProgramGone)
 		return
 	}
 	_ = p.conn.SetReadDeadline(time.Time{})
@@ -143,7 +143,7 @@ func (p *parked) run() {
 	if !p.ln.push(rc) {
 		// The server stopped accepting (a shutdown that outran Shutdown's
 		// wait for parked calls): the program sees its connection close.
-		p.abandon("proxy is shutting down")
+		p.abandon(outcomeShuttingDown)
 	}
 }
 
@@ -253,7 +253,7 @@ type resumedConn struct {
 // before reading the resume request) is abandoned.
 func (c *resumedConn) Close() error {
 	if p := c.parked.Swap(nil); p != nil {
-		p.abandon("proxy is shutting down")
+		p.abandon(outcomeShuttingDown)
 		return nil
 	}
 	return c.Conn.Close()

@@ -219,7 +219,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if cfg.ProxyAuth != "" && !isAdmin && !rewrite.CheckProxyAuth(r.Header, cfg.ProxyAuth) {
 		w.Header().Set("Proxy-Authenticate", `Basic realm="notion-proxy"`)
-		writeNotionError(w, http.StatusProxyAuthRequired, "proxy_auth_required",
+		writeNotionError(w, http.StatusProxyAuthRequired, codeAuthRequired,
 			"notion-proxy needs Proxy-Authorization (proxy_auth is set)")
 		return
 	}
@@ -232,7 +232,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.IsAbs():
 		if !strings.EqualFold(hostOnly(r.URL.Host), rewrite.NotionHost) {
 			if cfg.OtherHosts == config.OtherHostsDeny {
-				writeNotionError(w, http.StatusForbidden, "proxy_host_denied", hostDeniedMsg)
+				writeNotionError(w, http.StatusForbidden, codeHostDenied, hostDeniedMsg)
 				return
 			}
 			if s.refuseBadForward(w, r) {

@@ -36,7 +36,7 @@ func (s *Server) refuseBadConnect(w http.ResponseWriter, r *http.Request) bool {
 	host, port, err := rewrite.ParseConnectTarget(r.URL.Host)
 	if err != nil {
 		w.Header().Set("Connection", "close")
-		writeNotionError(w, http.StatusBadRequest, "proxy_bad_request", err.Error())
+		writeNotionError(w, http.StatusBadRequest, codeBadRequest, err.Error())
 		return true
 	}
 	if strings.EqualFold(host, rewrite.NotionHost) {
@@ -50,7 +50,7 @@ func (s *Server) refuseBadConnect(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) refuseBadForward(w http.ResponseWriter, r *http.Request) bool {
 	host := r.URL.Hostname()
 	if host == "" {
-		writeNotionError(w, http.StatusBadRequest, "proxy_bad_request",
+		writeNotionError(w, http.StatusBadRequest, codeBadRequest,
 			fmt.Sprintf("absolute URI %q names no host", r.URL.Redacted()))
 		return true
 	}
@@ -163,7 +163,7 @@ func (s *Server) refuseLoop(w http.ResponseWriter, r *http.Request, host string,
 	s.log.Warn().Str("method", r.Method).Str("target", target).Str("remote", r.RemoteAddr).
 		Msg("request to the proxy's own address refused (loop)")
 	w.Header().Set("Connection", "close")
-	writeNotionError(w, http.StatusForbidden, "proxy_loop",
+	writeNotionError(w, http.StatusForbidden, codeLoop,
 		fmt.Sprintf("notion-proxy will not connect to %s: that is notion-proxy itself", target))
 	return true
 }
