@@ -18,6 +18,7 @@ import (
 
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -117,7 +118,7 @@ func serveAgainstFake(tb testing.TB, level zerolog.Level, tokens ...string) (*fa
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ca, _, err := LoadOrCreateCA(dir, []string{rewrite.NotionHost})
+	ca, _, err := localca.LoadOrCreate(dir, []string{rewrite.NotionHost})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
 )
 
 // Preflight checks what a parsed config names outside itself, as the
@@ -113,11 +114,11 @@ func (s *Server) noteTokenSource(p *profile, err error) {
 // caProblem reports why the local CA in dir cannot be loaded, or nil when
 // it can, or when there is none yet (run creates it). It never creates one.
 func caProblem(dir string) error {
-	_, certErr := os.Stat(filepath.Join(dir, CACertFile))
-	_, keyErr := os.Stat(filepath.Join(dir, CAKeyFile))
+	_, certErr := os.Stat(filepath.Join(dir, localca.CertFile))
+	_, keyErr := os.Stat(filepath.Join(dir, localca.KeyFile))
 	if errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist) {
 		return nil
 	}
-	_, _, err := LoadOrCreateCA(dir, nil)
+	_, _, err := localca.LoadOrCreate(dir, nil)
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
@@ -205,7 +206,7 @@ func (s *Server) refreshOAuth(ctx context.Context, p *profile, o config.OAuth) (
 func (s *Server) persistOAuth(path, profile string, tr oauthTokenResponse) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	return EditFile(path, nil, func(data []byte) ([]byte, error) {
+	return atomicfile.Edit(path, nil, func(data []byte) ([]byte, error) {
 		if data == nil {
 			return nil, fmt.Errorf("config %s is gone", path)
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -62,7 +63,7 @@ type Server struct {
 	log    zerolog.Logger
 	getenv func(string) string
 	now    func() time.Time
-	ca     *CA
+	ca     *localca.CA
 	seq    atomic.Uint64
 	// logWriter reports on the log's writer (loghealth.go); may be nil.
 	logWriter LogWriterHealth
@@ -126,7 +127,7 @@ type Server struct {
 // Its only config error is an upstream_ca it cannot use (Preflight reports
 // the same first); a profile whose token source is not ready is served,
 // its calls waiting for a token, and logged.
-func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
+func New(cfg *config.Config, ca *localca.CA, opts Options) (*Server, error) {
 	s := &Server{log: opts.Logger, getenv: opts.Getenv, now: opts.Now, ca: ca}
 	if s.getenv == nil {
 		s.getenv = os.Getenv

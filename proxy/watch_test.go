@@ -14,7 +14,9 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/rs/zerolog"
 
+	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -101,7 +103,7 @@ func startWatched(t *testing.T, path string, window time.Duration, opts Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _, err := LoadOrCreateCA(t.TempDir(), []string{rewrite.NotionHost})
+	ca, _, err := localca.LoadOrCreate(t.TempDir(), []string{rewrite.NotionHost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +154,7 @@ func TestAtomicReplaceIsReadWithoutTheWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := startWatched(t, path, time.Hour, Options{})
-		if err := WriteFileAtomic(path, []byte("token: "+watchTokB+"\n"), 0o600); err != nil {
+		if err := atomicfile.Write(path, []byte("token: "+watchTokB+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		waitToken(t, srv, watchTokB)
@@ -171,7 +173,7 @@ func TestAtomicReplaceIsReadWithoutTheWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := startWatched(t, path, time.Hour, Options{})
-		if err := WriteFileAtomic(secret, []byte(watchTokB+"\n"), 0o600); err != nil {
+		if err := atomicfile.Write(secret, []byte(watchTokB+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		waitToken(t, srv, watchTokB)
@@ -245,7 +247,7 @@ func TestRepeatedReloadErrorsAreLoggedOnceAMinute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _, err := LoadOrCreateCA(t.TempDir(), []string{rewrite.NotionHost})
+	ca, _, err := localca.LoadOrCreate(t.TempDir(), []string{rewrite.NotionHost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +306,7 @@ func TestTokenFileDirectoryThatAppearsLaterIsWatched(t *testing.T) {
 	}
 	logs := &logLines{}
 	srv := startWatched(t, path, coalesceWindow, Options{Logger: zerolog.New(logs)})
-	if err := WriteFileAtomic(path, []byte("token_file: later/secrets/notion\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte("token_file: later/secrets/notion\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -318,7 +320,7 @@ func TestTokenFileDirectoryThatAppearsLaterIsWatched(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(secret), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFileAtomic(secret, []byte(watchTokB+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(secret, []byte(watchTokB+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	waitToken(t, srv, watchTokB)

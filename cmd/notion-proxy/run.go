@@ -16,6 +16,7 @@ import (
 
 	"github.com/notion-proxy/notion-proxy/proxy"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -58,7 +59,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ca, caCreated, err := proxy.LoadOrCreateCA(cfg.CADir, []string{rewrite.NotionHost})
+	ca, caCreated, err := localca.LoadOrCreate(cfg.CADir, []string{rewrite.NotionHost})
 	if err != nil {
 		return err
 	}
