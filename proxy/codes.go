@@ -30,7 +30,7 @@ const (
 // (ErrPauseTimeout, ErrQueueFull, ...).
 const (
 	outcomeProgramGone         = "program went away"
-	outcomeShuttingDown        = "proxy is shutting down" // the words of ErrGateClosed
+	outcomeShuttingDown        = "proxy is shutting down" // the words of gate.ErrClosed
 	outcomeUpstreamUnreachable = "upstream unreachable"
 	outcomeBodyCut             = "upstream body cut"
 	outcomeBodyTooLarge        = "body too large"

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/notify"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
@@ -129,13 +130,13 @@ func (s *Server) whatToDo(pc config.Profile) string {
 }
 
 // tellGate turns a gate's pause or resume into an event.
-func (s *Server) tellGate(name string, ev GateEvent) {
+func (s *Server) tellGate(name string, ev gate.Event) {
 	p := s.profiles.get(name)
 	if p == nil {
 		return
 	}
 	switch {
-	case ev.Kind == GatePaused:
+	case ev.Kind == gate.Paused:
 		what := "Notion rejected the token " + rewrite.Fingerprint(ev.Token)
 		if ev.Token == "" {
 			what = "no token"
@@ -154,7 +155,7 @@ func (s *Server) tellGate(name string, ev GateEvent) {
 		}
 		s.human.notifier.Notify(notify.Event{Event: notify.Paused, Profile: name, Token: fp, Since: &since,
 			Waiting: &waiting, Config: s.runtime().cfg.Path, Page: s.pageURL(), Do: s.whatToDo(p.config())})
-	case ev.Kind == GateResumed:
+	case ev.Kind == gate.Resumed:
 		s.human.setLastError(name, "")
 		if !s.human.setTold(name, false) {
 			return
@@ -198,11 +199,11 @@ func (s *Server) tellReload(err error) {
 func (s *Server) tellGaveUp(c *call, err error) {
 	reason := ""
 	switch {
-	case errors.Is(err, ErrPauseTimeout):
+	case errors.Is(err, gate.ErrPauseTimeout):
 		reason = notify.ReasonTimeout
-	case errors.Is(err, ErrQueueFull):
+	case errors.Is(err, gate.ErrQueueFull):
 		reason = notify.ReasonMaxQueued
-	case errors.Is(err, ErrProfileRemoved):
+	case errors.Is(err, gate.ErrProfileRemoved):
 		reason = notify.ReasonProfileRemoved
 	default:
 		return // shutting down: nobody to tell that to

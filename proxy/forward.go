@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -39,7 +40,7 @@ type call struct {
 	replayed       bool // sent after waiting for a token
 	lastToken      string
 	upstreamHost   string // where the last send went
-	last401        *Answer
+	last401        *gate.Answer
 	status         int
 	upstreamStatus int   // Notion's status, when the program got another (a cut body)
 	bodyErr        error // why reading the answer's body failed, if it did
@@ -48,7 +49,7 @@ type call struct {
 
 	// The gate's answer that serveNotion waited for, for roundTrip's
 	// first attempt (hasPending until roundTrip takes it).
-	pending    Ticket
+	pending    gate.Ticket
 	pendingErr error
 	hasPending bool
 }
@@ -121,7 +122,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*call, *http.Req
 
 // forward sends an admitted call upstream through the reverse proxy, given
 // the gate's answer to its first attempt, and logs it.
-func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t Ticket, err error) {
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t gate.Ticket, err error) {
 	defer s.logCall(r, c)
 	defer c.noteBodyCut(r)
 	defer c.body.Close()
@@ -130,7 +131,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t Tick
 	if c.hasPending && c.pendingErr == nil {
 		// The reverse proxy refused the call before sending it: hand the
 		// ticket back, or a probe's would be held forever.
-		c.report(c.pending, Unknown, nil)
+		c.report(c.pending, gate.Unknown, nil)
 	}
 }
 
@@ -158,30 +159,30 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			t, err = s.acquire(ctx, c)
 		}
 		if err != nil {
-			if gaveUp(err) {
+			if gate.GaveUp(err) {
 				return s.gaveUpAnswer(req, c, err), nil
 			}
 			return nil, err
 		}
 		if err := s.pace(ctx, c); err != nil {
-			c.report(t, Unknown, nil)
+			c.report(t, gate.Unknown, nil)
 			return nil, err
 		}
 		rt, err := s.sendConfig(c, t)
 		if errors.Is(err, errTokenChanged) {
-			c.report(t, Unknown, nil)
+			c.report(t, gate.Unknown, nil)
 			continue // a reload changed the token since t: take the new one
 		}
 		if err != nil {
-			c.report(t, Unknown, nil)
+			c.report(t, gate.Unknown, nil)
 			return s.gaveUpAnswer(req, c, err), nil
 		}
-		if t.waited || c.last401 != nil {
+		if t.Waited() || c.last401 != nil {
 			c.replayed = true
 		}
 		resp, err := s.send(req, c, rt, t.Token)
 		if err != nil {
-			c.report(t, Unknown, nil)
+			c.report(t, gate.Unknown, nil)
 			if d, ok := s.retryWait(c, req, 0, ""); ok && sleep(ctx, d) == nil {
 				continue
 			}
@@ -190,31 +191,31 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		if resp.StatusCode == http.StatusUnauthorized && !c.oauth {
 			ans, long, err := peekAnswer(resp)
 			if err != nil {
-				c.report(t, Unknown, nil)
+				c.report(t, gate.Unknown, nil)
 				return nil, err
 			}
 			if ans != nil && rewrite.IsInvalidToken(ans.Status, ans.Header, ans.Body) {
 				c.last401 = ans
 				c.waitedForToken = true
-				c.report(t, Rejected, ans)
+				c.report(t, gate.Rejected, ans)
 				continue
 			}
 			if ans != nil {
-				resp = ans.response(req)
+				resp = responseOf(ans, req)
 			} else {
 				resp = long
 			}
 		}
 		if d, ok := s.retryWait(c, req, resp.StatusCode, resp.Header.Get("Retry-After")); ok {
 			// Rate limits and 5xx say nothing about the token.
-			c.report(t, Unknown, nil)
+			c.report(t, gate.Unknown, nil)
 			discard(resp)
 			if err := sleep(ctx, d); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		c.report(t, Accepted, nil)
+		c.report(t, gate.Accepted, nil)
 		if resp.StatusCode != http.StatusSwitchingProtocols { // an upgraded body must stay writable
 			resp.Body = &watchedBody{ReadCloser: resp.Body, c: c}
 		}
@@ -223,7 +224,7 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // acquire waits for the profile's gate: join, then wait if the call must.
-func (s *Server) acquire(ctx context.Context, c *call) (Ticket, error) {
+func (s *Server) acquire(ctx context.Context, c *call) (gate.Ticket, error) {
 	t, place, err := s.join(c)
 	if place == nil {
 		return t, err
@@ -234,15 +235,15 @@ func (s *Server) acquire(ctx context.Context, c *call) (Ticket, error) {
 // join asks the profile's gate for a ticket (Gate.Join). Notion's OAuth
 // endpoints carry the program's own Basic credentials: they are never
 // paused and never given a profile token.
-func (s *Server) join(c *call) (Ticket, *Place, error) {
+func (s *Server) join(c *call) (gate.Ticket, *gate.Place, error) {
 	if c.oauth {
-		return Ticket{}, nil, nil
+		return gate.Ticket{}, nil, nil
 	}
 	return c.profile.gate.Join(c.seq)
 }
 
 // wait waits at place for the call's ticket.
-func (s *Server) wait(ctx context.Context, c *call, place *Place) (Ticket, error) {
+func (s *Server) wait(ctx context.Context, c *call, place *gate.Place) (gate.Ticket, error) {
 	start := s.now()
 	t, err := place.WaitLimit(ctx, func() (time.Duration, <-chan struct{}) {
 		rt := s.runtime()
@@ -262,15 +263,15 @@ func (s *Server) waitLeft(c *call, rt *runtimeConfig, start time.Time) time.Dura
 
 // noteWait counts d, the time the call spent at its place in the queue,
 // if it did wait there.
-func (c *call) noteWait(t Ticket, d time.Duration) {
-	if t.waited {
+func (c *call) noteWait(t gate.Ticket, d time.Duration) {
+	if t.Waited() {
 		c.waitedForToken = true
 		c.tokenWait += d
 	}
 }
 
 // report tells the profile's gate how a send went (not for OAuth calls).
-func (c *call) report(t Ticket, v Verdict, ans *Answer) {
+func (c *call) report(t gate.Ticket, v gate.Verdict, ans *gate.Answer) {
 	if !c.oauth {
 		c.profile.gate.Report(t, v, ans)
 	}
@@ -321,19 +322,19 @@ func (s *Server) send(req *http.Request, c *call, rt *runtimeConfig, token strin
 }
 
 // gaveUpAnswer is the answer of a call that the gate's own end to its wait
-// (gaveUp), or a reload that removed its profile, stopped: rejectionFor.
+// (gate.GaveUp), or a reload that removed its profile, stopped: rejectionFor.
 func (s *Server) gaveUpAnswer(req *http.Request, c *call, err error) *http.Response {
 	s.tellGaveUp(c, err)
 	c.outcome = err.Error()
 	ans := s.rejectionFor(c)
 	c.status = ans.Status
-	return ans.response(req)
+	return responseOf(ans, req)
 }
 
 // rejectionFor is the answer a call gets when it gives up waiting: its own
 // invalid-token answer, else the one that paused its profile, else a
 // Notion-shaped 401 (no token was ever configured, or /-/revoke).
-func (s *Server) rejectionFor(c *call) *Answer {
+func (s *Server) rejectionFor(c *call) *gate.Answer {
 	if c.last401 != nil {
 		return c.last401
 	}

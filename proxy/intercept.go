@@ -42,7 +42,7 @@ func (s *Server) onConnect(host string, ctx *goproxy.ProxyCtx) (*goproxy.Connect
 		return &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: s.intercept}, host
 	}
 	if s.runtime().cfg.OtherHosts == config.OtherHostsDeny {
-		ctx.Resp = notionError(http.StatusForbidden, codeHostDenied, hostDeniedMsg).response(ctx.Req)
+		ctx.Resp = responseOf(notionError(http.StatusForbidden, codeHostDenied, hostDeniedMsg), ctx.Req)
 		ctx.Resp.Close = true
 		s.log.Info().Str("host", hostOnly(host)).Msg("CONNECT refused (other_hosts: deny)")
 		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, host

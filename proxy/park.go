@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -44,7 +45,7 @@ type parked struct {
 	conn  net.Conn
 	req   *http.Request
 	call  *call
-	place *Place
+	place *gate.Place
 	ln    *connListener
 	creds *rewrite.Credentials // an intercepted tunnel's, for its later requests
 
@@ -55,7 +56,7 @@ type parked struct {
 	answered atomic.Bool
 
 	// The gate's answer, set before the connection is handed back.
-	ticket Ticket
+	ticket gate.Ticket
 	err    error
 }
 
@@ -75,7 +76,7 @@ func (s *Server) resumeListener(r *http.Request) *connListener {
 // waits in the background. It reports false, having done nothing, when the
 // call must wait in place instead: the connection cannot be hijacked, or
 // the server is shutting down.
-func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *Place) bool {
+func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *gate.Place) bool {
 	ln := s.resumeListener(r)
 	hj, ok := w.(http.Hijacker)
 	if ln == nil || !ok {
@@ -127,7 +128,7 @@ func (p *parked) run() {
 			return s.waitLeft(c, rt, start), rt.pauseTimeoutSet.Done()
 		})
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		p.ticket, p.err = p.place.Poll(ErrPauseTimeout)
+		p.ticket, p.err = p.place.Poll(gate.ErrPauseTimeout)
 	default:
 		gone = true
 		p.ticket, p.err = p.place.Poll(context.Canceled)
@@ -213,7 +214,7 @@ func (p *parked) watch() error {
 func (p *parked) abandon(outcome string) {
 	c := p.call
 	if p.err == nil {
-		c.report(p.ticket, Unknown, nil)
+		c.report(p.ticket, gate.Unknown, nil)
 	}
 	c.status, c.outcome = 499, outcome
 	c.body.Close()

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -141,15 +142,15 @@ func (s *Server) recordReload(err error) {
 }
 
 // onGateEvent tells the human what a profile's pause means and what to do.
-func (s *Server) onGateEvent(name string, ev GateEvent) {
+func (s *Server) onGateEvent(name string, ev gate.Event) {
 	s.tellGate(name, ev)
 	path := s.runtime().cfg.Path
 	switch {
-	case ev.Kind == GatePaused && ev.Token == "":
+	case ev.Kind == gate.Paused && ev.Token == "":
 		s.log.Warn().Str("profile", name).Str("config", path).Str("page", s.pageURL()).
 			Msg("no token for this profile: calls wait until one is written to the config " +
 				"(or run `notion-proxy token set`, or paste it at " + s.pageURL() + ")")
-	case ev.Kind == GatePaused:
+	case ev.Kind == gate.Paused:
 		s.metrics.pauses.WithLabelValues(name).Inc()
 		if p := s.profiles.get(name); p != nil && p.refreshable() {
 			s.log.Warn().Str("profile", name).Str("token", rewrite.Fingerprint(ev.Token)).
@@ -166,7 +167,7 @@ func (s *Server) onGateEvent(name string, ev GateEvent) {
 			Msg(what + ": calls of this profile are paused. Regenerate the token in Notion's integration " +
 				"settings (https://www.notion.so/profile/integrations) and paste it at " + s.pageURL() +
 				", or write it into " + path + " (or run `notion-proxy token set`); waiting calls are then replayed")
-	case ev.Kind == GateResumed:
+	case ev.Kind == gate.Resumed:
 		s.metrics.pauseDuration.WithLabelValues(name).Observe(ev.PausedFor.Seconds())
 		s.log.Info().Str("profile", name).Float64("paused_for_ms", millis(ev.PausedFor)).Int("replayed", ev.Replayed).
 			Msg("new token accepted: calls resumed")

@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
@@ -277,7 +278,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.bgCancel()
 	for _, p := range s.profiles.all() {
-		p.gate.Close(ErrGateClosed)
+		p.gate.Close(gate.ErrClosed)
 	}
 	s.closeParking(ctx)
 	err := s.httpSrv.Shutdown(ctx)
@@ -343,7 +344,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		// Its waiting calls cannot be sent with another profile's token
 		// (another workspace, perhaps): they get their 401 now.
 		waiting := p.gate.Status().Waiting
-		p.gate.Close(ErrProfileRemoved)
+		p.gate.Close(gate.ErrProfileRemoved)
 		s.log.Warn().Str("profile", p.name).Int("waiting", waiting).
 			Msg("profile removed from the config: its waiting calls get their 401")
 	}

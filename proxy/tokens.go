@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -21,7 +22,7 @@ import (
 // the current token) and what selects it.
 type profile struct {
 	name       string
-	gate       *Gate
+	gate       *gate.Gate
 	limiter    atomic.Pointer[rate.Limiter] // nil: no pacing
 	refreshing atomic.Bool                  // a token refresher runs
 	lastPrint  atomic.Pointer[[2]string]    // token, fingerprint: the last one logged
@@ -98,7 +99,7 @@ func (p *profile) setRate(rps float64, burst int) {
 // reloads by name, so a reload never drops a waiting call.
 type profiles struct {
 	now    func() time.Time
-	notify func(name string, ev GateEvent)
+	notify func(name string, ev gate.Event)
 
 	mu     sync.RWMutex
 	list   []*profile
@@ -106,7 +107,7 @@ type profiles struct {
 	match  map[string]*profile
 }
 
-func newProfiles(now func() time.Time, notify func(string, GateEvent)) *profiles {
+func newProfiles(now func() time.Time, notify func(string, gate.Event)) *profiles {
 	return &profiles{now: now, notify: notify, byName: make(map[string]*profile)}
 }
 
@@ -156,7 +157,7 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*prof
 		if p == nil {
 			name := pc.Name
 			p = &profile{name: name}
-			p.gate = NewGate(tokens[name], cfg.Pause.MaxQueued, ps.now, func(ev GateEvent) { ps.notify(name, ev) })
+			p.gate = gate.New(tokens[name], cfg.Pause.MaxQueued, ps.now, func(ev gate.Event) { ps.notify(name, ev) })
 			ps.byName[name] = p
 		}
 		p.mu.Lock()

@@ -1,8 +1,14 @@
-package proxy
+// Package gate holds each profile's pause/resume state machine: calls take
+// a Ticket for the current token, report what Notion said to it, and wait
+// in arrival order while the token is rejected, to be replayed when a new
+// one is accepted (docs/design.md#the-gate). It knows nothing of HTTP
+// beyond the Answer it keeps for calls that give up waiting.
+package gate
 
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -44,7 +50,7 @@ import (
 type Gate struct {
 	maxQueued int
 	now       func() time.Time
-	notify    func(GateEvent)
+	notify    func(Event)
 
 	mu          sync.Mutex
 	state       gateState
@@ -104,24 +110,36 @@ type Ticket struct {
 	waited bool // the call queued before getting it
 }
 
-// GateEventKind says which transition a GateEvent tells of.
-type GateEventKind int
+// Waited reports whether the call queued before getting its ticket (or
+// gave up waiting): it is then a replay after a pause.
+func (t Ticket) Waited() bool { return t.waited }
+
+// Answer is a complete upstream answer, kept so that a call that gives up
+// waiting gets exactly what Notion said.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// EventKind says which transition a Event tells of.
+type EventKind int
 
 const (
-	// GatePaused: the gate paused (a token was rejected, or there is none).
-	GatePaused GateEventKind = iota + 1
-	// GateResumed: a probe was accepted and the queue released.
-	GateResumed
+	// Paused: the gate paused (a token was rejected, or there is none).
+	Paused EventKind = iota + 1
+	// Resumed: a probe was accepted and the queue released.
+	Resumed
 )
 
-// GateEvent tells the gate's owner about a transition, outside the gate's
+// Event tells the gate's owner about a transition, outside the gate's
 // lock.
-type GateEvent struct {
-	Kind        GateEventKind
-	Token       string        // GatePaused: the rejected token ("" = no token yet)
-	Again       bool          // GatePaused: a new token was rejected while paused
-	PausedFor   time.Duration // GateResumed
-	Replayed    int           // GateResumed: calls released after the pause
+type Event struct {
+	Kind        EventKind
+	Token       string        // Paused: the rejected token ("" = no token yet)
+	Again       bool          // Paused: a new token was rejected while paused
+	PausedFor   time.Duration // Resumed
+	Replayed    int           // Resumed: calls released after the pause
 	PausedSince time.Time
 }
 
@@ -129,16 +147,16 @@ type GateEvent struct {
 var (
 	ErrQueueFull    = errors.New("too many calls waiting for a token")
 	ErrPauseTimeout = errors.New("gave up waiting for a new token")
-	ErrGateClosed   = errors.New("proxy is shutting down")
+	ErrClosed       = errors.New("proxy is shutting down")
 	// ErrProfileRemoved: a reload removed the call's profile.
 	ErrProfileRemoved = errors.New("profile removed from the config")
 )
 
-// gaveUp reports whether err is the gate's own end to a call's wait (not
+// GaveUp reports whether err is the gate's own end to a call's wait (not
 // the call's context): the call then gets its 401.
-func gaveUp(err error) bool {
+func GaveUp(err error) bool {
 	return errors.Is(err, ErrPauseTimeout) || errors.Is(err, ErrQueueFull) ||
-		errors.Is(err, ErrGateClosed) || errors.Is(err, ErrProfileRemoved)
+		errors.Is(err, ErrClosed) || errors.Is(err, ErrProfileRemoved)
 }
 
 type waiter struct {
@@ -150,9 +168,9 @@ type waiter struct {
 	granted bool
 }
 
-// NewGate returns a gate holding token (paused when token is ""). notify may
+// New returns a gate holding token (paused when token is ""). notify may
 // be nil; it is called without the gate's lock held.
-func NewGate(token string, maxQueued int, now func() time.Time, notify func(GateEvent)) *Gate {
+func New(token string, maxQueued int, now func() time.Time, notify func(Event)) *Gate {
 	g := &Gate{maxQueued: maxQueued, now: now, notify: notify, token: token}
 	if token == "" {
 		g.state, g.pausedSince = gatePaused, now()
@@ -301,7 +319,7 @@ func (p *Place) leave(err error) (Ticket, error) {
 // is kept (for Rejected) as the answer given to calls that give up waiting.
 func (g *Gate) Report(t Ticket, v Verdict, answer *Answer) {
 	g.mu.Lock()
-	var ev *GateEvent
+	var ev *Event
 	if t.probe && t.Token == g.token {
 		g.probeOut = false
 	}
@@ -312,7 +330,7 @@ func (g *Gate) Report(t Ticket, v Verdict, answer *Answer) {
 		}
 	case Accepted:
 		if t.probe && t.Token == g.token && g.state == gateProbing {
-			ev = &GateEvent{Kind: GateResumed, PausedFor: g.now().Sub(g.pausedSince),
+			ev = &Event{Kind: Resumed, PausedFor: g.now().Sub(g.pausedSince),
 				Replayed: g.replayed + len(g.queue), PausedSince: g.pausedSince}
 			g.state, g.rejected, g.rejection, g.replayed = gateOpen, "", nil, 0
 		}
@@ -331,7 +349,7 @@ func (g *Gate) SetToken(tok string) {
 		return
 	}
 	g.token, g.probeOut = tok, false
-	var ev *GateEvent
+	var ev *Event
 	switch {
 	case tok == "":
 		if g.state == gateOpen {
@@ -354,7 +372,7 @@ func (g *Gate) SetToken(tok string) {
 // invalid-token answer for it.
 func (g *Gate) Revoke(answer *Answer) {
 	g.mu.Lock()
-	var ev *GateEvent
+	var ev *Event
 	if g.state != gatePaused {
 		g.probeOut = false
 		ev = g.pause(g.token, answer)
@@ -378,8 +396,8 @@ func (g *Gate) Token() string {
 	return g.token
 }
 
-// GateStatus is a snapshot of a gate for /-/status.
-type GateStatus struct {
+// Status is a snapshot of a gate for /-/status.
+type Status struct {
 	State       string // "ok" or "paused"
 	Token       string // the current token (callers fingerprint it)
 	Waiting     int
@@ -388,10 +406,10 @@ type GateStatus struct {
 }
 
 // Status returns a snapshot of the gate.
-func (g *Gate) Status() GateStatus {
+func (g *Gate) Status() Status {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s := GateStatus{State: g.state.statusWord(), Token: g.token, Waiting: len(g.queue), Probing: g.state == gateProbing}
+	s := Status{State: g.state.statusWord(), Token: g.token, Waiting: len(g.queue), Probing: g.state == gateProbing}
 	if g.state != gateOpen {
 		s.PausedSince = g.pausedSince
 	}
@@ -399,13 +417,13 @@ func (g *Gate) Status() GateStatus {
 }
 
 // pause moves to paused on tok. Called with mu held.
-func (g *Gate) pause(tok string, answer *Answer) *GateEvent {
+func (g *Gate) pause(tok string, answer *Answer) *Event {
 	again := g.state == gateProbing
 	if !again {
 		g.pausedSince, g.replayed = g.now(), 0
 	}
 	g.state, g.rejected, g.rejection = gatePaused, tok, answer
-	return &GateEvent{Kind: GatePaused, Token: tok, Again: again, PausedSince: g.pausedSince}
+	return &Event{Kind: Paused, Token: tok, Again: again, PausedSince: g.pausedSince}
 }
 
 // dispatch grants what the state allows. Called with mu held.
@@ -451,13 +469,13 @@ func (g *Gate) remove(w *waiter) {
 	}
 }
 
-func (g *Gate) emit(ev *GateEvent) {
+func (g *Gate) emit(ev *Event) {
 	if ev != nil && g.notify != nil {
 		g.notify(*ev)
 	}
 }
 
-// Close answers every waiting call with err (ErrGateClosed at shutdown,
+// Close answers every waiting call with err (ErrClosed at shutdown,
 // ErrProfileRemoved when a reload removed the profile), and every later
 // Acquire while paused too. An open gate keeps granting: calls in flight
 // finish during a graceful shutdown.

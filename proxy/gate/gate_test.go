@@ -1,4 +1,4 @@
-package proxy
+package gate
 
 import (
 	"context"
@@ -11,24 +11,24 @@ import (
 
 func newTestGate(token string, maxQueued int) (*Gate, *eventLog) {
 	ev := &eventLog{}
-	return NewGate(token, maxQueued, time.Now, ev.add), ev
+	return New(token, maxQueued, time.Now, ev.add), ev
 }
 
 type eventLog struct {
 	mu  sync.Mutex
-	evs []GateEvent
+	evs []Event
 }
 
-func (l *eventLog) add(ev GateEvent) {
+func (l *eventLog) add(ev Event) {
 	l.mu.Lock()
 	l.evs = append(l.evs, ev)
 	l.mu.Unlock()
 }
 
-func (l *eventLog) list() []GateEvent {
+func (l *eventLog) list() []Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]GateEvent(nil), l.evs...)
+	return append([]Event(nil), l.evs...)
 }
 
 // acquireAsync starts an Acquire and returns a channel with its result.
@@ -119,7 +119,7 @@ func TestGateRejectionPausesAndProbeReleasesInOrder(t *testing.T) {
 		}
 	}
 	got := evs.list()
-	if len(got) != 2 || got[0].Kind != GatePaused || got[0].Token != "tok1" || got[1].Kind != GateResumed || got[1].Replayed != 5 {
+	if len(got) != 2 || got[0].Kind != Paused || got[0].Token != "tok1" || got[1].Kind != Resumed || got[1].Replayed != 5 {
 		t.Fatalf("events = %+v", got)
 	}
 	if st := g.Status(); st.State != "ok" || st.Waiting != 0 {
@@ -245,8 +245,8 @@ func TestGateGivingUp(t *testing.T) {
 		g, _ := newTestGate("", 10)
 		a := acquireAsync(g, context.Background(), 1, time.Minute)
 		waitFor(t, "queued", func() bool { return g.Status().Waiting == 1 })
-		g.Close(ErrGateClosed)
-		if got := recv(t, a); !errors.Is(got.err, ErrGateClosed) {
+		g.Close(ErrClosed)
+		if got := recv(t, a); !errors.Is(got.err, ErrClosed) {
 			t.Fatalf("err %v", got.err)
 		}
 	})
@@ -348,13 +348,13 @@ func TestJoinNotifyAndPoll(t *testing.T) {
 	t.Run("Notify on a place already answered wakes at once", func(t *testing.T) {
 		g, _ := newTestGate("", 10)
 		_, place, _ := g.Join(1)
-		g.Close(ErrGateClosed)
+		g.Close(ErrClosed)
 		called := false
 		place.Notify(func() { called = true })
 		if !called {
 			t.Fatal("not woken")
 		}
-		if _, err := place.Poll(ErrPauseTimeout); !errors.Is(err, ErrGateClosed) {
+		if _, err := place.Poll(ErrPauseTimeout); !errors.Is(err, ErrClosed) {
 			t.Fatalf("Poll after Close: %v", err)
 		}
 	})
