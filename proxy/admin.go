@@ -80,9 +80,9 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 
 // Status returns a snapshot of every profile, tokens as fingerprints.
 func (s *Server) Status() Status {
-	s.statusMu.Lock()
-	st := Status{Config: s.runtime().cfg.Path, LastReload: s.lastReload, LastReloadError: s.reloadErr}
-	s.statusMu.Unlock()
+	s.status.mu.Lock()
+	st := Status{Config: s.runtime().cfg.Path, LastReload: s.status.lastReload, LastReloadError: s.status.err}
+	s.status.mu.Unlock()
 	for _, p := range s.profiles.all() {
 		ps := s.profileStatus(p)
 		ps.LastReload, ps.LastReloadError = st.LastReload, st.LastReloadError

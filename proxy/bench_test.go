@@ -33,7 +33,7 @@ import (
 func BenchmarkCall(b *testing.B) {
 	const token = "ntn_bench_0123456789abcdefghijklmnopqrstuvwxyzAB"
 	fake, srv, ln := serveAgainstFake(b, zerolog.InfoLevel, token)
-	ca := srv.ca
+	ca := srv.ways.ca
 	fakeRoots := x509.NewCertPool()
 	fakeRoots.AppendCertsFromPEM(fake.CAPEM())
 	proxyRoots := x509.NewCertPool()

@@ -76,7 +76,7 @@ func (s *Server) screenListener(w http.ResponseWriter, r *http.Request, isAdmin 
 // literal is no DNS rebinding: a page whose origin is this machine's
 // address and port is the proxy's own.
 func (s *Server) namesThisMachine(host string) bool {
-	self := s.self.Load()
+	self := s.ways.self.Load()
 	if self == nil || !self.Addr().IsUnspecified() {
 		return false
 	}

@@ -99,7 +99,7 @@ func (h *humanSide) lastErrorOf(profile string) string {
 // pageURL is the status page's address on the listener.
 func (s *Server) pageURL() string {
 	host := s.runtime().cfg.Listen
-	if ap := s.self.Load(); ap != nil {
+	if ap := s.ways.self.Load(); ap != nil {
 		addr := ap.Addr()
 		if addr.IsUnspecified() {
 			addr = netip.AddrFrom4([4]byte{127, 0, 0, 1})

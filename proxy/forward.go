@@ -127,7 +127,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t gate
 	defer c.noteBodyCut(r)
 	defer c.body.Close()
 	c.pending, c.pendingErr, c.hasPending = t, err, true
-	s.rp.ServeHTTP(w, r)
+	s.ways.rp.ServeHTTP(w, r)
 	if c.hasPending && c.pendingErr == nil {
 		// The reverse proxy refused the call before sending it: hand the
 		// ticket back, or a probe's would be held forever.

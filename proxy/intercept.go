@@ -58,10 +58,10 @@ func (s *Server) intercept(connect *http.Request, client net.Conn, _ *goproxy.Pr
 		client.Close()
 		return
 	}
-	tc := tls.Server(client, s.ca.ServerTLSConfig(rewrite.NotionHost))
-	s.tunnelCreds.Store(tc, rewrite.IncomingCredentials(connect.Header))
-	if !s.mitmLn.push(tc) {
-		s.tunnelCreds.Delete(tc)
+	tc := tls.Server(client, s.ways.ca.ServerTLSConfig(rewrite.NotionHost))
+	s.ways.tunnelCreds.Store(tc, rewrite.IncomingCredentials(connect.Header))
+	if !s.ways.mitmLn.push(tc) {
+		s.ways.tunnelCreds.Delete(tc)
 		client.Close()
 	}
 }
@@ -71,7 +71,7 @@ type tunnelCredsKey struct{}
 // tunnelContext gives the requests of an intercepted tunnel the proxy
 // credentials of its CONNECT.
 func (s *Server) tunnelContext(ctx context.Context, c net.Conn) context.Context {
-	if creds, ok := s.tunnelCreds.Load(c); ok {
+	if creds, ok := s.ways.tunnelCreds.Load(c); ok {
 		return context.WithValue(ctx, tunnelCredsKey{}, creds)
 	}
 	return ctx
@@ -79,7 +79,7 @@ func (s *Server) tunnelContext(ctx context.Context, c net.Conn) context.Context 
 
 func (s *Server) forgetTunnel(c net.Conn, st http.ConnState) {
 	if st == http.StateClosed || st == http.StateHijacked {
-		s.tunnelCreds.Delete(c)
+		s.ways.tunnelCreds.Delete(c)
 	}
 }
 

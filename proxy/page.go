@@ -243,7 +243,7 @@ func (s *Server) writePasted(p *profile, token string) (string, error) {
 	}
 	path := s.runtime().cfg.Path
 	// An OAuth refresh writing the same file waits (persistOAuth).
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
+	s.reloads.mu.Lock()
+	defer s.reloads.mu.Unlock()
 	return path, SetTokenInFile(path, p.name, token, s.getenv)
 }

@@ -64,10 +64,10 @@ type parked struct {
 // to the server that served r, or nil when r's server is not one of ours.
 func (s *Server) resumeListener(r *http.Request) *connListener {
 	switch r.Context().Value(http.ServerContextKey) {
-	case s.httpSrv:
-		return s.httpResumeLn
-	case s.mitmSrv:
-		return s.mitmResumeLn
+	case s.ways.httpSrv:
+		return s.parking.httpLn
+	case s.ways.mitmSrv:
+		return s.parking.mitmLn
 	}
 	return nil
 }
@@ -82,9 +82,9 @@ func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *ga
 	if ln == nil || !ok {
 		return false
 	}
-	s.parkMu.Lock()
-	defer s.parkMu.Unlock()
-	if s.parkClosed {
+	s.parking.mu.Lock()
+	defer s.parking.mu.Unlock()
+	if s.parking.closed {
 		return false
 	}
 	conn, rw, err := hj.Hijack()
@@ -99,7 +99,7 @@ func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *ga
 	if creds, ok := r.Context().Value(tunnelCredsKey{}).(rewrite.Credentials); ok {
 		p.creds = &creds
 	}
-	s.parkedCalls.Add(1)
+	s.parking.calls.Add(1)
 	go p.run()
 	return true
 }
@@ -109,7 +109,7 @@ func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *ga
 // the connection, as net/http's background read does, until the program
 // goes away, the read deadline (the call's pause timeout) passes, or the
 // gate's answer moves the deadline to the past. The call stays counted in
-// parkedCalls until resume has answered it or it is abandoned.
+// parking.calls until resume has answered it or it is abandoned.
 func (p *parked) run() {
 	s, c := p.s, p.call
 	start := s.now()
@@ -220,7 +220,7 @@ func (p *parked) abandon(outcome string) {
 	c.body.Close()
 	p.conn.Close()
 	p.s.logCall(p.req, c)
-	p.s.parkedCalls.Done()
+	p.s.parking.calls.Done()
 }
 
 // resumeRequest is the request line a parked connection is handed back
@@ -297,7 +297,7 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request) bool {
 	if p == nil {
 		return false
 	}
-	defer s.parkedCalls.Done()
+	defer s.parking.calls.Done()
 	req := p.req.WithContext(context.WithValue(r.Context(), callKey{}, p.call))
 	s.corsForResumed(w, p.req)
 	s.forward(w, req, p.call, p.ticket, p.err)
@@ -308,12 +308,12 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request) bool {
 // for the parked ones to be answered or abandoned. The gates must be
 // closed first, so that no parked call is left waiting.
 func (s *Server) closeParking(ctx context.Context) {
-	s.parkMu.Lock()
-	s.parkClosed = true
-	s.parkMu.Unlock()
+	s.parking.mu.Lock()
+	s.parking.closed = true
+	s.parking.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
-		s.parkedCalls.Wait()
+		s.parking.calls.Wait()
 		close(done)
 	}()
 	select {

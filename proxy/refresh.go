@@ -44,9 +44,9 @@ func (s *Server) startRefresh(p *profile) {
 	if !p.refreshing.CompareAndSwap(false, true) {
 		return
 	}
-	s.bg.Add(1)
+	s.bg.wg.Add(1)
 	go func() {
-		defer s.bg.Done()
+		defer s.bg.wg.Done()
 		s.refreshLoop(p)
 	}()
 }
@@ -67,10 +67,10 @@ func (s *Server) refreshLoop(p *profile) {
 		var err error
 		if len(pc.TokenCommand) > 0 {
 			source = "token_command"
-			tok, err = s.runTokenCommand(s.bgCtx, p.name, pc.TokenCommand)
+			tok, err = s.runTokenCommand(s.bg.ctx, p.name, pc.TokenCommand)
 		} else {
 			source = "oauth"
-			tok, err = s.refreshOAuth(s.bgCtx, p, *pc.OAuth)
+			tok, err = s.refreshOAuth(s.bg.ctx, p, *pc.OAuth)
 		}
 		if err == nil && tok == st.Token {
 			err = errors.New("it gave the token that was rejected")
@@ -99,7 +99,7 @@ func (s *Server) refreshLoop(p *profile) {
 		}
 		s.log.Warn().Str("profile", p.name).Str("source", source).Err(err).Float64("retry_in_ms", millis(backoff)).
 			Msg("token refresh failed: calls of this profile stay paused")
-		if sleep(s.bgCtx, backoff) != nil {
+		if sleep(s.bg.ctx, backoff) != nil {
 			p.refreshing.Store(false)
 			return
 		}
@@ -204,8 +204,8 @@ func (s *Server) refreshOAuth(ctx context.Context, p *profile, o config.OAuth) (
 // persistOAuth writes refreshed OAuth tokens into the config file,
 // comments and layout kept, by temp file and rename.
 func (s *Server) persistOAuth(path, profile string, tr oauthTokenResponse) error {
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
+	s.reloads.mu.Lock()
+	defer s.reloads.mu.Unlock()
 	return atomicfile.Edit(path, nil, func(data []byte) ([]byte, error) {
 		if data == nil {
 			return nil, fmt.Errorf("config %s is gone", path)

@@ -22,25 +22,25 @@ import (
 // failed for another reason than a missing file (EMFILE, EIO…) is retried
 // with back-off by the watcher (readRetryMin doubling to readRetryMax).
 func (s *Server) Reload(force bool) error {
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
+	s.reloads.mu.Lock()
+	defer s.reloads.mu.Unlock()
 	path := s.runtime().cfg.Path
 	data, err := s.readConfigFile(path)
 	if err != nil {
 		// A save-by-rename or delete-and-recreate passes through a moment
 		// with no file; the next event reloads it, even with the bytes
 		// of the config in use: the error it ends is cleared.
-		s.lastHash = [sha256.Size]byte{}
+		s.reloads.lastHash = [sha256.Size]byte{}
 		err = fmt.Errorf("read config: %w", err) // err names the path
 		s.recordReload(err)
 		return err
 	}
 	sum := sha256.Sum256(data)
-	if !force && sum == s.lastHash {
+	if !force && sum == s.reloads.lastHash {
 		s.noteReads(s.rereadTokenFiles())
 		return nil
 	}
-	s.lastHash = sum
+	s.reloads.lastHash = sum
 	cfg, err := config.Parse(data, path, s.getenv)
 	if err != nil {
 		s.recordReload(err)
@@ -48,7 +48,7 @@ func (s *Server) Reload(force bool) error {
 	}
 	err = s.apply(cfg)
 	if err != nil && !isTokenErrors(err) && readFailed(err) {
-		s.lastHash = [sha256.Size]byte{} // the retry must parse these bytes again
+		s.reloads.lastHash = [sha256.Size]byte{} // the retry must parse these bytes again
 	}
 	s.recordReload(err)
 	if isTokenErrors(err) {
@@ -87,24 +87,24 @@ func (s *Server) rereadTokenFiles() (failed bool) {
 }
 
 // recordReload logs a reload's outcome and keeps it for /-/status. Called
-// with reloadMu held.
+// with reloads.mu held.
 func (s *Server) recordReload(err error) {
 	s.tellReload(err)
 	now := s.now()
-	s.statusMu.Lock()
-	s.lastReload = now
+	s.status.mu.Lock()
+	s.status.lastReload = now
 	if err != nil {
-		s.reloadErr = err.Error()
+		s.status.err = err.Error()
 	} else {
-		s.reloadErr = ""
+		s.status.err = ""
 	}
-	s.statusMu.Unlock()
+	s.status.mu.Unlock()
 	retryIn := s.noteReads(readFailed(err))
 	path := s.runtime().cfg.Path
 	var te *tokenErrors
 	if err != nil && !errors.As(err, &te) {
 		s.metrics.reloadErrors.Inc()
-		log, held := s.reloadErrLog.allow(err.Error(), now)
+		log, held := s.reloads.errLog.allow(err.Error(), now)
 		if !log {
 			return
 		}
@@ -118,7 +118,7 @@ func (s *Server) recordReload(err error) {
 		ev.Msg("config not reloaded: the last good config keeps serving")
 		return
 	}
-	s.reloadErrLog.reset()
+	s.reloads.errLog.reset()
 	s.metrics.reloads.Inc()
 	ev := s.log.Info().Str("config", path)
 	msg := "config reloaded"

@@ -85,7 +85,7 @@ var errSelfDial = errors.New("notion-proxy will not connect to its own listener"
 func (s *Server) learnSelf(addr net.Addr) {
 	if ta, ok := addr.(*net.TCPAddr); ok {
 		if ap := ta.AddrPort(); ap.IsValid() {
-			s.self.Store(&ap)
+			s.ways.self.Store(&ap)
 		}
 	}
 }
@@ -95,7 +95,7 @@ func (s *Server) learnSelf(addr net.Addr) {
 // unspecified address (which the kernel takes for this machine), or, when
 // the listener takes every address, any address of this machine.
 func (s *Server) isSelf(ip netip.Addr, port uint16) bool {
-	self := s.self.Load()
+	self := s.ways.self.Load()
 	if self == nil || port != self.Port() {
 		return false
 	}
@@ -134,7 +134,7 @@ func isLocalIP(ip netip.Addr) bool {
 // resolved only when port is the listener's, so other targets cost no
 // lookup; a name that does not resolve is not this proxy (its dial fails).
 func (s *Server) targetsSelf(ctx context.Context, host string, port uint16) bool {
-	self := s.self.Load()
+	self := s.ways.self.Load()
 	if self == nil || port != self.Port() {
 		return false
 	}

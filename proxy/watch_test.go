@@ -111,7 +111,7 @@ func startWatched(t *testing.T, path string, window time.Duration, opts Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.watchWindow = window
+	srv.reloads.watchWindow = window
 	ctx, cancel := context.WithCancel(context.Background())
 	done, err := srv.Watch(ctx, 0)
 	if err != nil {
