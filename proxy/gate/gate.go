@@ -143,7 +143,7 @@ type Event struct {
 	PausedSince time.Time
 }
 
-// Errors returned by Acquire.
+// Errors a call's wait ends with (Join, Place.WaitLimit, Place.Poll).
 var (
 	ErrQueueFull    = errors.New("too many calls waiting for a token")
 	ErrPauseTimeout = errors.New("gave up waiting for a new token")
@@ -178,24 +178,13 @@ func New(token string, maxQueued int, now func() time.Time, notify func(Event)) 
 	return g
 }
 
-// Acquire returns a ticket to send a call with the current token, waiting
-// while the gate is paused. seq is the call's arrival sequence number: waiting
-// calls are released oldest first. It gives up with ErrPauseTimeout after
-// maxWait, with ctx.Err() when ctx ends, and at once with ErrQueueFull when
-// the queue is full. It is Join followed, when the call must wait, by
-// Place.Wait.
-func (g *Gate) Acquire(ctx context.Context, seq uint64, maxWait time.Duration) (Ticket, error) {
-	t, place, err := g.Join(seq)
-	if place == nil {
-		return t, err
-	}
-	return place.Wait(ctx, maxWait)
-}
-
-// Join is the first half of Acquire: it returns a ticket (or ErrQueueFull,
-// or the error the gate was closed with) when the gate answers at once, or
-// the call's Place in the queue when it must wait. The call holds its
-// place, in arrival order, until it is answered or gives the place up.
+// Join asks for a ticket to send a call with the current token. seq is the
+// call's arrival sequence number: waiting calls are released oldest first.
+// It returns a ticket (or ErrQueueFull, or the error the gate was closed
+// with) when the gate answers at once, or the call's Place in the queue
+// when it must wait. The call holds its place, in arrival order, until it
+// is answered or gives the place up. A place is waited for once: by
+// WaitLimit, or by Notify and then Poll (a parked call).
 func (g *Gate) Join(seq uint64) (Ticket, *Place, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -225,18 +214,12 @@ type Place struct {
 	w *waiter
 }
 
-// Wait waits for the place's ticket, as Acquire does. A place is waited
-// for once, by Wait, WaitLimit, or Notify and Poll.
-func (p *Place) Wait(ctx context.Context, maxWait time.Duration) (Ticket, error) {
-	deadline := time.Now().Add(maxWait)
-	return p.WaitLimit(ctx, func() (time.Duration, <-chan struct{}) { return time.Until(deadline), nil })
-}
-
-// WaitLimit is Wait with a limit that may change while the call waits
-// (pause.timeout reloaded): limit returns how much longer the call may
-// wait now, and a channel closed when that may have changed (nil: it
-// will not), at which WaitLimit asks limit again. It gives up with
-// ErrPauseTimeout once limit says no time is left.
+// WaitLimit waits for the place's ticket. It gives up with ctx.Err() when
+// ctx ends, and with ErrPauseTimeout once limit says no time is left.
+// The limit may change while the call waits (pause.timeout reloaded):
+// limit returns how much longer the call may wait now, and a channel
+// closed when that may have changed (nil: it will not), at which
+// WaitLimit asks limit again.
 func (p *Place) WaitLimit(ctx context.Context, limit func() (time.Duration, <-chan struct{})) (Ticket, error) {
 	var timer *time.Timer
 	defer func() {
@@ -298,7 +281,7 @@ func (p *Place) Poll(err error) (Ticket, error) {
 	return Ticket{waited: true}, err
 }
 
-// leave gives the place up after Wait stopped waiting with err.
+// leave gives the place up after WaitLimit stopped waiting with err.
 func (p *Place) leave(err error) (Ticket, error) {
 	g, w := p.g, p.w
 	g.mu.Lock()
@@ -477,7 +460,7 @@ func (g *Gate) emit(ev *Event) {
 
 // Close answers every waiting call with err (ErrClosed at shutdown,
 // ErrProfileRemoved when a reload removed the profile), and every later
-// Acquire while paused too. An open gate keeps granting: calls in flight
+// Join while paused too. An open gate keeps granting: calls in flight
 // finish during a graceful shutdown.
 func (g *Gate) Close(err error) {
 	g.mu.Lock()

@@ -31,11 +31,27 @@ func (l *eventLog) list() []Event {
 	return append([]Event(nil), l.evs...)
 }
 
-// acquireAsync starts an Acquire and returns a channel with its result.
+// acquire joins g's queue and, when the call must wait, waits there at
+// most maxWait: a call's whole way through the gate.
+func acquire(g *Gate, ctx context.Context, seq uint64, maxWait time.Duration) (Ticket, error) {
+	t, place, err := g.Join(seq)
+	if place == nil {
+		return t, err
+	}
+	return waitAt(place, ctx, maxWait)
+}
+
+// waitAt waits at place for at most maxWait.
+func waitAt(place *Place, ctx context.Context, maxWait time.Duration) (Ticket, error) {
+	deadline := time.Now().Add(maxWait)
+	return place.WaitLimit(ctx, func() (time.Duration, <-chan struct{}) { return time.Until(deadline), nil })
+}
+
+// acquireAsync starts an acquire and returns a channel with its result.
 func acquireAsync(g *Gate, ctx context.Context, seq uint64, wait time.Duration) <-chan acquired {
 	ch := make(chan acquired, 1)
 	go func() {
-		t, err := g.Acquire(ctx, seq, wait)
+		t, err := acquire(g, ctx, seq, wait)
 		ch <- acquired{t, err}
 	}()
 	return ch
@@ -79,7 +95,7 @@ func notReady(t *testing.T, ch <-chan acquired) {
 
 func TestGateOpenGrantsCurrentTokenAtOnce(t *testing.T) {
 	g, _ := newTestGate("tok1", 10)
-	tk, err := g.Acquire(context.Background(), 1, time.Second)
+	tk, err := acquire(g, context.Background(), 1, time.Second)
 	if err != nil || tk.Token != "tok1" || tk.waited {
 		t.Fatalf("got %+v, %v", tk, err)
 	}
@@ -88,7 +104,7 @@ func TestGateOpenGrantsCurrentTokenAtOnce(t *testing.T) {
 func TestGateRejectionPausesAndProbeReleasesInOrder(t *testing.T) {
 	g, evs := newTestGate("tok1", 100)
 	ctx := context.Background()
-	first, _ := g.Acquire(ctx, 1, time.Minute)
+	first, _ := acquire(g, ctx, 1, time.Minute)
 	g.Report(first, Rejected, &Answer{Status: 401})
 	if st := g.Status(); st.State != "paused" {
 		t.Fatalf("state after rejection = %s, want paused", st.State)
@@ -130,7 +146,7 @@ func TestGateRejectionPausesAndProbeReleasesInOrder(t *testing.T) {
 func TestGateNewTokenRejectedTooStaysPaused(t *testing.T) {
 	g, evs := newTestGate("tok1", 100)
 	ctx := context.Background()
-	tk, _ := g.Acquire(ctx, 1, time.Minute)
+	tk, _ := acquire(g, ctx, 1, time.Minute)
 	g.Report(tk, Rejected, nil)
 	a := acquireAsync(g, ctx, 1, time.Minute)
 	b := acquireAsync(g, ctx, 2, time.Minute)
@@ -161,13 +177,13 @@ func TestGateNewTokenRejectedTooStaysPaused(t *testing.T) {
 
 func TestGateStaleRejectionDoesNotPause(t *testing.T) {
 	g, evs := newTestGate("tok1", 10)
-	tk, _ := g.Acquire(context.Background(), 1, time.Minute)
+	tk, _ := acquire(g, context.Background(), 1, time.Minute)
 	g.SetToken("tok2") // swapped while the call was in flight
 	g.Report(tk, Rejected, nil)
 	if st := g.Status(); st.State != "ok" {
 		t.Fatalf("state %s after a stale rejection", st.State)
 	}
-	again, err := g.Acquire(context.Background(), 1, time.Minute)
+	again, err := acquire(g, context.Background(), 1, time.Minute)
 	if err != nil || again.Token != "tok2" || again.waited {
 		t.Fatalf("replay got %+v %v, want tok2 at once", again, err)
 	}
@@ -178,7 +194,7 @@ func TestGateStaleRejectionDoesNotPause(t *testing.T) {
 
 func TestGateWritingTheRejectedTokenBackKeepsPaused(t *testing.T) {
 	g, _ := newTestGate("tok1", 10)
-	tk, _ := g.Acquire(context.Background(), 1, time.Minute)
+	tk, _ := acquire(g, context.Background(), 1, time.Minute)
 	g.Report(tk, Rejected, nil)
 	g.SetToken("tok2")
 	g.SetToken("tok1")
@@ -191,7 +207,7 @@ func TestGateGivingUp(t *testing.T) {
 	t.Run("a waiting call times out with ErrPauseTimeout", func(t *testing.T) {
 		g, _ := newTestGate("tok1", 10)
 		g.Revoke(nil)
-		_, err := g.Acquire(context.Background(), 1, 20*time.Millisecond)
+		_, err := acquire(g, context.Background(), 1, 20*time.Millisecond)
 		if !errors.Is(err, ErrPauseTimeout) {
 			t.Fatalf("err %v", err)
 		}
@@ -220,7 +236,7 @@ func TestGateGivingUp(t *testing.T) {
 		defer cancel()
 		a, b := acquireAsync(g, ctx, 1, time.Minute), acquireAsync(g, ctx, 2, time.Minute)
 		waitFor(t, "two queued", func() bool { return g.Status().Waiting == 2 })
-		if _, err := g.Acquire(ctx, 3, time.Minute); !errors.Is(err, ErrQueueFull) {
+		if _, err := acquire(g, ctx, 3, time.Minute); !errors.Is(err, ErrQueueFull) {
 			t.Fatalf("err %v", err)
 		}
 		cancel()
@@ -286,7 +302,7 @@ func TestGateManyWaitersAndARacingReload(t *testing.T) {
 				<-start
 				bad := 0
 				for {
-					tk, err := g.Acquire(context.Background(), seq, time.Minute)
+					tk, err := acquire(g, context.Background(), seq, time.Minute)
 					if err != nil {
 						t.Errorf("acquire: %v", err)
 						return
@@ -369,7 +385,7 @@ func TestJoinNotifyAndPoll(t *testing.T) {
 			t.Fatalf("waiting after Poll: %d, want 1", n)
 		}
 		g.SetToken("new") // the probe goes to the next oldest: second
-		if tk, err := second.Wait(context.Background(), time.Second); err != nil || !tk.probe {
+		if tk, err := waitAt(second, context.Background(), time.Second); err != nil || !tk.probe {
 			t.Fatalf("second = %+v, %v, want the probe", tk, err)
 		}
 	})
