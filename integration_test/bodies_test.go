@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-// Tests of request bodies (SPEC §5, §10): over max_body_bytes they are
+// Tests of request bodies (docs/design.md#a-calls-path, docs/design.md#errors): over max_body_bytes they are
 // refused before anything is sent; under it they are replayed byte-exact,
 // large ones from a spill file that leaves nothing behind.
 

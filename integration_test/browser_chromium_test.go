@@ -18,7 +18,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
-// SPEC §11 in a real browser: headless Chromium (Debian's chromium
+// The browser rules (docs/design.md#browsers) in a real browser: headless Chromium (Debian's chromium
 // package) opens attacker pages served by the test on another loopback
 // origin and on a name rebound to 127.0.0.1, and a page of an allowed
 // origin. The fake Notion's own record, /-/status and /metrics, read by the
@@ -32,7 +32,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	t.Fatal("headless Chromium is needed for the browser tests (SPEC §11) and is not on PATH: " +
+	t.Fatal("headless Chromium is needed for the browser tests (docs/design.md#browsers) and is not on PATH: " +
 		"install the Debian package chromium (apt-get install -y chromium); .ci/run does")
 	return ""
 }

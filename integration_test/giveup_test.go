@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Tests of SPEC §5's ways of giving up: a waiting call whose program goes
+// Tests of the ways of giving up (docs/design.md#the-gate-pause-and-replay): a waiting call whose program goes
 // away, a call that waits longer than pause.timeout, and calls beyond
 // pause.max_queued.
 

@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// Tests of SPEC §12's notifications: each event reaches the command and
+// Tests of the notifications (docs/design.md#the-person-who-fixes-the-token): each event reaches the command and
 // the webhook once, within a second, with its facts and never a token; a
 // dead webhook never slows a call.
 

@@ -11,7 +11,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
-// Tests of SPEC §5: a revoked token pauses its profile's calls, and a new
+// Tests of pause and replay (docs/design.md#the-gate-pause-and-replay): a revoked token pauses its profile's calls, and a new
 // token written to the config replays them.
 
 // loadCall is one call of the load test and what it got.

@@ -11,7 +11,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
-// Tests of several profiles (SPEC §4, §5): each has its own token and pause
+// Tests of several profiles (docs/design.md#tokens, docs/design.md#the-gate-pause-and-replay): each has its own token and pause
 // state, and a call is selected by the program's own Bearer token or proxy
 // user.
 

@@ -13,8 +13,8 @@ import (
 )
 
 // A reload that moves the upstream (issue 15): every send uses the config
-// current at that moment, calls admitted before the reload included (SPEC
-// §6), and a token only ever reaches the upstream configured with it. Two
+// current at that moment, calls admitted before the reload included
+// (docs/design.md#config-and-reloads), and a token only ever reaches the upstream configured with it. Two
 // fake Notions stand for the old and the new upstream; each keeps its own
 // record of what it was sent.
 

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Tests of the admin endpoints for test harnesses (SPEC §7): POST
+// Tests of the admin endpoints for test harnesses (docs/design.md#admin-endpoints): POST
 // /-/revoke pauses a profile without calling Notion, POST /-/reload reloads,
 // and admin_token guards both.
 

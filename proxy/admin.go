@@ -31,7 +31,7 @@ type Status struct {
 	Profiles        []ProfileStatus `json:"profiles"`
 }
 
-// serveAdmin serves the proxy's own endpoints (SPEC §7). Only loopback
+// serveAdmin serves the proxy's own endpoints (docs/design.md#admin-endpoints). Only loopback
 // callers are served; with admin_token set, POSTs must carry it.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if !isLoopback(r.RemoteAddr) {

@@ -13,7 +13,7 @@ import (
 
 // Answers the proxy keeps or makes itself: Notion's invalid-token answer
 // kept for calls that give up waiting, and the proxy's own errors, all in
-// Notion's error shape (SPEC §10).
+// Notion's error shape (docs/design.md#errors).
 
 func syntheticInvalidToken() *gate.Answer {
 	return jsonAnswer(http.StatusUnauthorized, rewrite.InvalidTokenBody())

@@ -12,7 +12,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Browsers (SPEC §11): no web page may use the proxy. Every request that
+// Browsers (docs/design.md#browsers): no web page may use the proxy. Every request that
 // reaches the listener, or is read from an intercepted tunnel, is screened
 // before it is routed (screenListener, screenIntercepted):
 //
@@ -182,7 +182,7 @@ type refusalKey struct {
 func newRefusals(reg *prometheus.Registry) *refusals {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "notion_proxy_refused_total",
-		Help: "Requests refused because they came from a web page (SPEC §11), by reason: host_not_allowed, origin_not_allowed, cross_site.",
+		Help: "Requests refused because they came from a web page, by reason: host_not_allowed, origin_not_allowed, cross_site.",
 	}, []string{"reason"})
 	for _, reason := range []string{rewrite.RefusedHost, rewrite.RefusedOrigin, rewrite.RefusedFetchSite} {
 		c.WithLabelValues(reason)

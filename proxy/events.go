@@ -20,7 +20,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// The person who fixes the token (SPEC §12): events for them from the
+// The person who fixes the token (docs/design.md#the-person-who-fixes-the-token): events for them from the
 // gate, the refresher, reloads and calls that give up, sent by a
 // notify.Notifier, and what the status page (page.go) shows them.
 //

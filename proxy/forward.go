@@ -146,8 +146,8 @@ func (s *Server) rewriteOut(pr *proxyRequest) {
 
 // roundTrip sends one call upstream and returns the answer the program
 // gets. It pauses on an invalid-token answer and replays when the gate lets
-// it (SPEC §5), paces by rate_limit, and retries rate-limited and, for safe
-// calls, transient failures (SPEC §6). Every send uses the same body bytes.
+// it (docs/design.md#the-gate-pause-and-replay), paces by rate_limit, and retries rate-limited and, for safe
+// calls, transient failures (docs/design.md#retries-and-rate-limits). Every send uses the same body bytes.
 func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 	c := callFrom(req.Context())
 	ctx := req.Context()

@@ -15,7 +15,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Interception of CONNECT tunnels (SPEC §2.1, §9): goproxy answers CONNECT;
+// Interception of CONNECT tunnels (docs/design.md#ways-in, docs/design.md#the-local-ca): goproxy answers CONNECT;
 // a tunnel to the Notion host is hijacked, its TLS terminated with a leaf of
 // the local CA, and the connection handed to a standard net/http server,
 // whose requests go the same way as base-URL calls. Tunnels to other hosts

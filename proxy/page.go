@@ -17,13 +17,13 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// The status page for a person (SPEC §12): GET /-/ is plain HTML, CSS and
+// The status page for a person (docs/design.md#the-person-who-fixes-the-token): GET /-/ is plain HTML, CSS and
 // a small script shipped in the binary, no external asset. The script
 // polls GET /-/summary and, for a paused profile whose token is inline or
 // in a token_file, offers a form that POSTs the new token to /-/token.
 //
 // The form is safe from other pages: besides the Host and Origin checks
-// every request passes (SPEC §11), POST /-/token needs the page's secret,
+// every request passes (docs/design.md#browsers), POST /-/token needs the page's secret,
 // random per process and readable only by a page of the proxy's own
 // origin, in the X-Notion-Proxy-Page header (which no cross-origin form or
 // simple request can send), and a JSON body; with admin_token set, the

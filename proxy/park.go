@@ -14,7 +14,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Parking a call that waits for a token (SPEC §5). A pause can last
+// Parking a call that waits for a token (docs/design.md#parking). A pause can last
 // minutes and hold thousands of calls. Left to net/http, each would keep its
 // connection's serving goroutine, a second goroutine watching for the
 // program going away, and about 10 KiB of read and write buffers. Instead

@@ -17,7 +17,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Automatic token refresh (SPEC §3, §5): a token_command profile runs its
+// Automatic token refresh (docs/design.md#tokens): a token_command profile runs its
 // command, an OAuth profile calls Notion's token endpoint, whenever the
 // profile has no usable token (at start, and each time it is paused). One
 // refresh runs per profile at a time however many calls wait (single

@@ -6,7 +6,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
 )
 
-// Which config a send uses (SPEC §6): the one current when it is sent, not
+// Which config a send uses (docs/design.md#config-and-reloads): the one current when it is sent, not
 // the one the call was admitted under, with the token that config holds.
 
 // errTokenChanged: a reload changed the profile's token since the call's

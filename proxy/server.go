@@ -47,7 +47,7 @@ type Options struct {
 
 // runtimeConfig is what one call needs of the current config, swapped
 // atomically on reload. Every send reads the one current at that moment
-// (SPEC §6), together with its token (sendConfig).
+// (docs/design.md#config-and-reloads), together with its token (sendConfig).
 type runtimeConfig struct {
 	cfg      *config.Config
 	upstream *http.Transport

@@ -38,7 +38,7 @@ const (
 	demoStepLimit = 10 * time.Second      // a step that takes longer than this failed
 )
 
-// cmdDemo runs the demo of SPEC §8: a fake Notion, the proxy and a client on
+// cmdDemo runs the demo (docs/design.md#the-command-line): a fake Notion, the proxy and a client on
 // loopback; Notion revokes the token mid-run, a new one is written to the
 // config, and the waiting calls are replayed. It fails (and so doubles as a
 // smoke test) if any call failed or any write was not applied exactly once.

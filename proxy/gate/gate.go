@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// The gate is the pause/resume state machine of one profile (SPEC §5).
+// The gate is the pause/resume state machine of one profile (docs/design.md#the-gate-pause-and-replay).
 //
 // States:
 //
