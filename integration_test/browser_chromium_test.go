@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // The browser rules (docs/design.md#browsers) in a real browser: headless Chromium (Debian's chromium
@@ -256,7 +257,7 @@ func TestNoWebPageCanUseTheProxy(t *testing.T) {
 		results := inTab[[]probeResult](t, browser, attacker, fmt.Sprintf(probeJS, `"http://127.0.0.1:`+port+`"`, targets))
 		// Beacons are sent after the page's promise settles: wait until
 		// every probe has reached the proxy and been refused.
-		eventually(t, 10*time.Second, "every probe refused", func() bool {
+		testwait.Until(t, 10*time.Second, "every probe refused", func() bool {
 			return refusedTotal(t, p, "origin_not_allowed", "cross_site") >= want
 		})
 		checkPageReadNothing(t, "127.0.0.2", results)
@@ -269,7 +270,7 @@ func TestNoWebPageCanUseTheProxy(t *testing.T) {
 		// Loading it is the first request refused.
 		rebound := "http://evil.test:" + port
 		results := inTab[[]probeResult](t, browser, rebound+"/", fmt.Sprintf(probeJS, `"`+rebound+`"`, targets))
-		eventually(t, 10*time.Second, "every probe refused", func() bool {
+		testwait.Until(t, 10*time.Second, "every probe refused", func() bool {
 			return refusedTotal(t, p, "host_not_allowed") >= before+1+want
 		})
 		checkPageReadNothing(t, "evil.test", results)

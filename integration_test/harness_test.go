@@ -338,18 +338,6 @@ func writeAtomic(t *testing.T, path string, data []byte) {
 	}
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // status fetches /-/status.
 func (p *proc) status(t *testing.T) statusBody {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // Hostile upstreams (issue 15): answers no real Notion should give, but a
@@ -135,7 +136,7 @@ func TestHostileUpstreams(t *testing.T) {
 			r := send(ctx, p.baseClient(), tc.method, p.baseURL()+tc.path, body, callHeader(id))
 			fake.FailNext(0, 0, "")
 			var line map[string]any
-			eventually(t, 5*time.Second, "the call's log line", func() bool {
+			testwait.Until(t, 5*time.Second, "the call's log line", func() bool {
 				lines := callLines(p)
 				if len(lines) > before {
 					line = lines[len(lines)-1]

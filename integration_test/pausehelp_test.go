@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // Helpers of the pause and replay tests (docs/design.md#the-gate-pause-and-replay, docs/design.md#admin-endpoints): calls made from any
@@ -191,7 +192,7 @@ func (p *proc) profile(t *testing.T, name string) profileState {
 func (p *proc) waitProfile(t *testing.T, name, what string, cond func(profileState) bool) profileState {
 	t.Helper()
 	var last profileState
-	eventually(t, 10*time.Second, fmt.Sprintf("profile %s: %s (last: %+v)", name, what, &last), func() bool {
+	testwait.Until(t, 10*time.Second, fmt.Sprintf("profile %s: %s (last: %+v)", name, what, &last), func() bool {
 		last = p.profile(t, name)
 		return cond(last)
 	})

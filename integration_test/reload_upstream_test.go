@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 )
 
@@ -69,7 +70,7 @@ func TestARetryingCallGoesToTheUpstreamOfTheReload(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	retrying := sendAsync(ctx, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, callHeader("moved-retrying"))
-	eventually(t, 10*time.Second, "the call to be rate-limited by the old upstream", func() bool {
+	testwait.Until(t, 10*time.Second, "the call to be rate-limited by the old upstream", func() bool {
 		return len(withID(oldFake, "moved-retrying")) > 0
 	})
 

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
@@ -130,14 +131,9 @@ func startWatched(t *testing.T, path string, window time.Duration, opts Options)
 // waitToken waits until the first profile's token is tok.
 func waitToken(t *testing.T, srv *Server, tok string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.profiles.all()[0].gate.Status().Token != tok {
-		if time.Now().After(deadline) {
-			t.Fatalf("token still %s, want %s", rewrite.Fingerprint(srv.profiles.all()[0].gate.Status().Token),
-				rewrite.Fingerprint(tok))
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Until(t, 10*time.Second, "token "+rewrite.Fingerprint(tok), func() bool {
+		return srv.profiles.all()[0].gate.Status().Token == tok
+	})
 }
 
 const (
@@ -218,13 +214,9 @@ func TestFailedConfigReadIsRetried(t *testing.T) {
 	if err := os.Rename(path+".new", path); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(logs.with("config not reloaded")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the failed read was not logged")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Until(t, 10*time.Second, "the failed read logged", func() bool {
+		return len(logs.with("config not reloaded")) > 0
+	})
 	if line := logs.with("config not reloaded")[0]; !strings.Contains(line["error"].(string), "is a directory") ||
 		line["retry_in"] == nil {
 		t.Errorf("log line %v does not say the read failed and is retried", line)
@@ -309,13 +301,9 @@ func TestTokenFileDirectoryThatAppearsLaterIsWatched(t *testing.T) {
 	if err := atomicfile.Write(path, []byte("token_file: later/secrets/notion\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(logs.with("token_file directory missing")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the missing directory was not noticed")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Until(t, 10*time.Second, "the missing directory noticed", func() bool {
+		return len(logs.with("token_file directory missing")) > 0
+	})
 	secret := filepath.Join(dir, "later", "secrets", "notion")
 	if err := os.MkdirAll(filepath.Dir(secret), 0o700); err != nil {
 		t.Fatal(err)

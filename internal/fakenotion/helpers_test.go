@@ -141,18 +141,6 @@ func wantNotionError(t *testing.T, a answer, status int, code string) map[string
 	return body
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // lastRequest is the fake's newest record.
 func lastRequest(t *testing.T, s *fakenotion.Server) fakenotion.Request {
 	t.Helper()

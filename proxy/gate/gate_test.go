@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 func newTestGate(token string, maxQueued int) (*Gate, *eventLog) {
@@ -62,17 +64,6 @@ type acquired struct {
 	err error
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func recv(t *testing.T, ch <-chan acquired) acquired {
 	t.Helper()
 	select {
@@ -114,7 +105,7 @@ func TestGateRejectionPausesAndProbeReleasesInOrder(t *testing.T) {
 	for _, seq := range []uint64{3, 1, 5, 2, 4} {
 		chans[seq] = acquireAsync(g, ctx, seq, time.Minute)
 		s := seq
-		waitFor(t, "call to queue", func() bool { return g.Status().Waiting == len(chans) && s > 0 })
+		testwait.Until(t, 5*time.Second, "call to queue", func() bool { return g.Status().Waiting == len(chans) && s > 0 })
 	}
 	for _, ch := range chans {
 		notReady(t, ch)
@@ -150,7 +141,7 @@ func TestGateNewTokenRejectedTooStaysPaused(t *testing.T) {
 	g.Report(tk, Rejected, nil)
 	a := acquireAsync(g, ctx, 1, time.Minute)
 	b := acquireAsync(g, ctx, 2, time.Minute)
-	waitFor(t, "two waiting", func() bool { return g.Status().Waiting == 2 })
+	testwait.Until(t, 5*time.Second, "two waiting", func() bool { return g.Status().Waiting == 2 })
 	g.SetToken("tok2")
 	probe := recv(t, a)
 	g.Report(probe.t, Rejected, nil)
@@ -160,7 +151,7 @@ func TestGateNewTokenRejectedTooStaysPaused(t *testing.T) {
 	}
 	// The rejected probe goes back to the queue, still the oldest.
 	a = acquireAsync(g, ctx, 1, time.Minute)
-	waitFor(t, "probe requeued", func() bool { return g.Status().Waiting == 2 })
+	testwait.Until(t, 5*time.Second, "probe requeued", func() bool { return g.Status().Waiting == 2 })
 	g.SetToken("tok3")
 	probe = recv(t, a)
 	if probe.t.Token != "tok3" {
@@ -199,7 +190,7 @@ func TestGateWritingTheRejectedTokenBackKeepsPaused(t *testing.T) {
 	g.SetToken("tok2")
 	g.SetToken("tok1")
 	a := acquireAsync(g, context.Background(), 2, time.Minute)
-	waitFor(t, "queued", func() bool { return g.Status().Waiting == 1 })
+	testwait.Until(t, 5*time.Second, "queued", func() bool { return g.Status().Waiting == 1 })
 	notReady(t, a)
 }
 
@@ -220,7 +211,7 @@ func TestGateGivingUp(t *testing.T) {
 		g.Revoke(nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		a := acquireAsync(g, ctx, 1, time.Minute)
-		waitFor(t, "queued", func() bool { return g.Status().Waiting == 1 })
+		testwait.Until(t, 5*time.Second, "queued", func() bool { return g.Status().Waiting == 1 })
 		cancel()
 		if got := recv(t, a); !errors.Is(got.err, context.Canceled) {
 			t.Fatalf("err %v", got.err)
@@ -235,7 +226,7 @@ func TestGateGivingUp(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		a, b := acquireAsync(g, ctx, 1, time.Minute), acquireAsync(g, ctx, 2, time.Minute)
-		waitFor(t, "two queued", func() bool { return g.Status().Waiting == 2 })
+		testwait.Until(t, 5*time.Second, "two queued", func() bool { return g.Status().Waiting == 2 })
 		if _, err := acquire(g, ctx, 3, time.Minute); !errors.Is(err, ErrQueueFull) {
 			t.Fatalf("err %v", err)
 		}
@@ -248,7 +239,7 @@ func TestGateGivingUp(t *testing.T) {
 		g.Revoke(nil)
 		a := acquireAsync(g, context.Background(), 1, time.Minute)
 		b := acquireAsync(g, context.Background(), 2, time.Minute)
-		waitFor(t, "two queued", func() bool { return g.Status().Waiting == 2 })
+		testwait.Until(t, 5*time.Second, "two queued", func() bool { return g.Status().Waiting == 2 })
 		g.SetToken("tok2")
 		probe := recv(t, a)
 		g.Report(probe.t, Unknown, nil)
@@ -260,7 +251,7 @@ func TestGateGivingUp(t *testing.T) {
 	t.Run("closing answers every waiting call", func(t *testing.T) {
 		g, _ := newTestGate("", 10)
 		a := acquireAsync(g, context.Background(), 1, time.Minute)
-		waitFor(t, "queued", func() bool { return g.Status().Waiting == 1 })
+		testwait.Until(t, 5*time.Second, "queued", func() bool { return g.Status().Waiting == 1 })
 		g.Close(ErrClosed)
 		if got := recv(t, a); !errors.Is(got.err, ErrClosed) {
 			t.Fatalf("err %v", got.err)
@@ -271,7 +262,7 @@ func TestGateGivingUp(t *testing.T) {
 func TestGateWithNoTokenWaitsForOne(t *testing.T) {
 	g, _ := newTestGate("", 10)
 	a := acquireAsync(g, context.Background(), 1, time.Minute)
-	waitFor(t, "queued", func() bool { return g.Status().Waiting == 1 })
+	testwait.Until(t, 5*time.Second, "queued", func() bool { return g.Status().Waiting == 1 })
 	g.SetToken("tok1")
 	got := recv(t, a)
 	if got.t.Token != "tok1" {
