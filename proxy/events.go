@@ -17,6 +17,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/notify"
+	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -171,7 +172,7 @@ func (s *Server) tellRefreshFailed(p *profile, source string, err error) {
 	s.human.setLastError(p.name, source+": "+err.Error())
 	s.human.setTold(p.name, true)
 	do := s.whatToDo(p.config())
-	if !errors.Is(err, errInvalidGrant) && source == "oauth" {
+	if !errors.Is(err, tokensource.ErrInvalidGrant) && source == "oauth" {
 		do = "The proxy retries with back-off; calls of this profile wait."
 	}
 	s.human.notifier.Notify(notify.Event{Event: notify.RefreshFailed, Profile: p.name, Source: source,

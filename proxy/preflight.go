@@ -11,6 +11,7 @@ import (
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/localca"
+	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 )
 
 // Preflight checks what a parsed config names outside itself, as the
@@ -38,7 +39,7 @@ func Preflight(cfg *config.Config, getenv func(string) string) (errs, warnings [
 		errs = append(errs, fmt.Errorf("%s: ca_dir: %w", cfg.Path, err))
 	}
 	for _, p := range cfg.Profiles {
-		if _, _, err := resolveToken(p, getenv); err != nil {
+		if _, _, err := tokensource.Resolve(p, getenv); err != nil {
 			warnings = append(warnings, fmt.Errorf("%s: profile %s: %w: its calls wait for a token (%s)",
 				placeOf(cfg.Path, p.Line), p.Name, err, tokenHint(p)))
 		}

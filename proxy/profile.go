@@ -1,12 +1,7 @@
 package proxy
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,51 +182,4 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*prof
 		}
 	}
 	return removed
-}
-
-// resolveToken reads the current token of a profile from a source that can
-// be read at once: inline, token_env, token_file, or an OAuth access token
-// kept in the config. ok is false for sources that must be run (a
-// token_command, an OAuth profile with no access token yet): the refresher
-// provides those. A profile with no token source gives "" (the starter
-// config: calls wait until a token is written). A token from the
-// environment or a file passes the same check as an inline one
-// (config.SecretProblem), so a value that cannot go in a header is refused
-// here, naming its source, instead of failing every call.
-func resolveToken(p config.Profile, getenv func(string) string) (tok string, ok bool, err error) {
-	var source string
-	switch {
-	case p.Token != "":
-		tok, source = p.Token, "token of profile "+p.Name
-	case p.TokenEnv != "":
-		tok, source = strings.TrimSpace(getenv(p.TokenEnv)), "token_env "+p.TokenEnv
-		if tok == "" {
-			return "", false, fmt.Errorf("token_env %s is not set", p.TokenEnv)
-		}
-	case p.TokenFile != "":
-		data, err := os.ReadFile(p.TokenFile)
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", false, fmt.Errorf("token_file %s does not exist", p.TokenFile)
-		}
-		if err != nil {
-			return "", false, fmt.Errorf("read token_file: %w", err)
-		}
-		tok, source = strings.TrimSpace(string(data)), "token_file "+p.TokenFile
-		if tok == "" {
-			return "", false, fmt.Errorf("token_file %s is empty", p.TokenFile)
-		}
-	case p.OAuth != nil:
-		if p.OAuth.AccessToken == "" {
-			return "", false, nil
-		}
-		tok, source = p.OAuth.AccessToken, "oauth access_token of profile "+p.Name
-	case len(p.TokenCommand) > 0:
-		return "", false, nil
-	default:
-		return "", true, nil
-	}
-	if problem := config.SecretProblem(tok); problem != "" {
-		return "", false, fmt.Errorf("%s %s", source, problem)
-	}
-	return tok, true, nil
 }

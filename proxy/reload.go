@@ -8,6 +8,7 @@ import (
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
+	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -67,7 +68,7 @@ func (s *Server) rereadTokenFiles() (failed bool) {
 		if pc.TokenFile == "" {
 			continue
 		}
-		tok, ok, err := resolveToken(pc, s.getenv)
+		tok, ok, err := tokensource.Resolve(pc, s.getenv)
 		if err != nil {
 			failed = failed || readFailed(err)
 			if p.noteFileError(err.Error()) {

@@ -27,6 +27,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/localca"
+	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -347,7 +348,7 @@ func (s *Server) apply(cfg *config.Config) error {
 	var failed tokenErrors
 	notReady := make(map[string]error)
 	for _, p := range cfg.Profiles {
-		tok, ok, err := resolveToken(p, s.getenv)
+		tok, ok, err := tokensource.Resolve(p, s.getenv)
 		if err != nil {
 			failed.add(p.Name, err)
 			notReady[p.Name] = err
