@@ -244,6 +244,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveNotion(w, r)
 	case isAdmin:
 		s.serveAdmin(w, r)
+	case !strings.HasPrefix(r.URL.Path, "/v1/"):
+		// Notion's API is all under /v1/. Anything else sent to the base URL
+		// is a mistake or a browser's own request (GET /favicon.ico when a
+		// person opens a proxy URL): forwarded, it would carry the token,
+		// and a 401 for it could pause the profile.
+		writeNotionError(w, http.StatusNotFound, "proxy_not_found",
+			"notion-proxy forwards Notion API paths (/v1/...) only, not "+r.URL.Path)
 	default:
 		s.serveNotion(w, r)
 	}
