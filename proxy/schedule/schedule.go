@@ -1,0 +1,520 @@
+// Package schedule keeps every call of one profile under Notion's rate
+// limits (SPEC §13): one scheduler per profile decides when each call may
+// be sent. It is a state machine with a clock seam and no sockets; package
+// proxy owns the calls and tells it what Notion answered.
+//
+// States:
+//
+//	free      no 429 seen (or the pace rose past every limit again): a call
+//	          goes at once while fewer than maxInflight calls are out. The
+//	          fast path is two atomic adds, no lock, no goroutine, no timer.
+//	starting  slow start, after New and after Restart (a paused profile's
+//	          calls released at once): at most cwnd calls are out; cwnd
+//	          starts at 1 and grows by one per accepted call, so the
+//	          first wave of a crowd reaches Notion one round trip at a time.
+//	held      a 429 or 529 came back: nothing is granted until heldUntil
+//	          (its Retry-After, or a back-off when it has none or it has
+//	          passed). Calls queue in arrival order.
+//	paced     after a hold: calls are granted oldest first, one every
+//	          1/pace seconds, and at most cwnd out at once.
+//
+// Transitions:
+//
+//	free|starting|paced --Hold(d)--> held (heldUntil = max(heldUntil, now+d))
+//	held     --clock passes heldUntil--> paced (pace learned, see below)
+//	starting --cwnd reaches maxInflight, queue empty--> free
+//	paced    --pace rises to the ceiling or maxPace, queue empty--> free
+//	free|paced --Restart--> starting (paced keeps its pace: only cwnd drops)
+//
+// The pace controller (AIMD with a measured decrease):
+//
+//   - Decrease, at the end of each hold: pace = max(accepted/elapsed,
+//     beta × the pace at the 429), where accepted counts the calls Notion
+//     accepted since the previous hold ended (or since the scheduler
+//     started) and elapsed runs from then to the end of this hold. The
+//     first term is what Notion actually let through, so it is right for
+//     a window budget (the budget over its window) and a safe lower bound
+//     for a token bucket; the second keeps a small overshoot from halving
+//     the pace.
+//   - Increase: while calls wait for the pace (it binds), it grows by
+//     growth per second of waiting, i.e. ×growth^(1/pace) per paced grant,
+//     and again only while Notion accepts: the next 429 ends the rise.
+//   - Ceiling: the pace never exceeds the configured rate_limit (0: none);
+//     reaching it (or maxPace) with nobody waiting returns to free.
+//
+// Invariants, true whenever mu is not held:
+//
+//   - the queue is sorted by seq; grants leave it from the front, so a
+//     retried call (which keeps its seq) goes before newer ones;
+//   - nothing is granted while clock.Now() < heldUntil;
+//   - free is true only when not held, not paced, cwnd == maxInflight and
+//     the queue is empty; every path that ends one of these clears free
+//     before it reads inflight, so a racing fast path either is seen in
+//     inflight or sees free false and takes the lock;
+//   - inflight counts granted calls not yet Done (a grant handed back by a
+//     call that gave up waiting is Done too); a timer is armed whenever
+//     the queue is not empty and a grant waits for the clock.
+package schedule
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Tuning of the pace controller and slow start.
+const (
+	// DefaultMaxInflight is the most calls of one profile out at once: the
+	// upstream transport's connections per host, so the scheduler, not the
+	// transport's hidden queue, holds the calls that wait.
+	DefaultMaxInflight = 64
+	// beta is the share of the pace at a 429 kept after the hold.
+	beta = 0.9
+	// growth is how much the pace rises per second while calls wait for it.
+	growth = 1.5
+	// minPace is the slowest pace the controller falls to (calls/s).
+	minPace = 0.5
+	// maxPace is a pace above any Notion limit: rising past it is free.
+	maxPace = 10000
+	// backoffBase and backoffMax bound the hold of a 429 with no usable
+	// Retry-After: base × 2^(holds in a row - 1), capped.
+	backoffBase = 500 * time.Millisecond
+	backoffMax  = 8 * time.Second
+)
+
+// ErrWaitTooLong is returned by Acquire when the call would wait past its
+// budget (retry.max_wait): the caller answers with Notion's 429.
+var ErrWaitTooLong = errors.New("rate-limit hold outlasts the call's max_wait")
+
+// Clock is the scheduler's time: time.Now and time.AfterFunc in
+// production, a fake in tests.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending AfterFunc.
+type Timer interface {
+	// Stop prevents the call if it has not run yet.
+	Stop() bool
+}
+
+// Scheduler decides when each call of one profile is sent. All methods are
+// safe for concurrent use.
+type Scheduler struct {
+	clock       Clock
+	maxInflight int64
+
+	// Fast path state (no lock).
+	free     atomic.Bool
+	inflight atomic.Int64
+	okFree   atomic.Int64 // calls accepted while free, moved into accepted
+
+	mu          sync.Mutex
+	state       state
+	cwnd        int64
+	heldUntil   time.Time
+	holdReason  string
+	holdsInRow  int
+	heldTotal   time.Duration
+	paceAt429   float64 // pace when the current hold began (0: not paced)
+	pace        float64 // calls/s while paced
+	ceiling     float64 // rate_limit rps (0: none)
+	next        time.Time
+	periodStart time.Time
+	accepted    int64
+	started     bool // periodStart is set (first call seen)
+	queue       []*waiter
+	timer       Timer
+	timerAt     time.Time
+	limited     map[string]int64 // 429s and 529s by status and reason
+}
+
+type state int
+
+const (
+	stateFree state = iota
+	stateStarting
+	stateHeld
+	statePaced
+)
+
+func (s state) String() string {
+	return [...]string{"free", "starting", "held", "paced"}[s]
+}
+
+type waiter struct {
+	seq     uint64
+	ready   chan struct{}
+	err     error
+	granted bool
+	timer   Timer
+}
+
+// New returns a scheduler in slow start.
+func New(clock Clock, maxInflight int) *Scheduler {
+	if maxInflight < 1 {
+		maxInflight = DefaultMaxInflight
+	}
+	return &Scheduler{clock: clock, maxInflight: int64(maxInflight), state: stateStarting, cwnd: 1,
+		limited: map[string]int64{}}
+}
+
+// Acquire waits until the call numbered seq (its arrival order: a retry
+// keeps its number) may be sent. It returns ErrWaitTooLong at once when a
+// hold outlasts budget, and after budget of waiting otherwise; ctx.Err()
+// when ctx ends first. After a nil error the caller must call Done once.
+// waited says whether the call had to wait (a hold, the pace, or a full
+// window).
+func (s *Scheduler) Acquire(ctx context.Context, seq uint64, budget time.Duration) (waited bool, err error) {
+	if s.free.Load() {
+		if s.inflight.Add(1) <= s.maxInflight {
+			return false, nil
+		}
+		s.inflight.Add(-1)
+	}
+	s.mu.Lock()
+	now := s.clock.Now()
+	s.startPeriod(now)
+	if now.Before(s.heldUntil) && s.heldUntil.Sub(now) > budget {
+		s.mu.Unlock()
+		return true, ErrWaitTooLong
+	}
+	w := &waiter{seq: seq, ready: make(chan struct{})}
+	s.free.Store(false)
+	i := sort.Search(len(s.queue), func(i int) bool { return s.queue[i].seq > seq })
+	s.queue = append(s.queue, nil)
+	copy(s.queue[i+1:], s.queue[i:])
+	s.queue[i] = w
+	s.dispatch(now)
+	if w.granted {
+		s.mu.Unlock()
+		return false, w.err
+	}
+	expired := make(chan struct{})
+	w.timer = s.clock.AfterFunc(budget, func() { close(expired) })
+	s.mu.Unlock()
+
+	select {
+	case <-w.ready:
+		return true, w.err
+	case <-ctx.Done():
+		return true, s.leave(w, ctx.Err())
+	case <-expired:
+		return true, s.leave(w, ErrWaitTooLong)
+	}
+}
+
+// leave gives up w's place with err; a grant that raced with it is handed
+// back.
+func (s *Scheduler) leave(w *waiter, err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w.granted {
+		if w.err == nil {
+			s.inflight.Add(-1)
+			s.dispatch(s.clock.Now())
+		}
+		return err
+	}
+	for i, q := range s.queue {
+		if q == w {
+			s.queue = append(s.queue[:i], s.queue[i+1:]...)
+			break
+		}
+	}
+	s.dispatch(s.clock.Now())
+	return err
+}
+
+// Done ends a granted call. accepted is true when Notion answered anything
+// but a 429 or 529 (those call Hold first) or a transport error.
+func (s *Scheduler) Done(accepted bool) {
+	s.inflight.Add(-1)
+	if s.free.Load() {
+		if accepted {
+			s.okFree.Add(1)
+		}
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if accepted {
+		s.accepted++
+		if s.state != stateHeld {
+			s.holdsInRow = 0
+		}
+		if s.cwnd < s.maxInflight {
+			s.cwnd++
+		}
+	}
+	s.dispatch(s.clock.Now())
+}
+
+// Hold holds the profile for d (Notion's Retry-After), or for a back-off
+// when d <= 0 (no Retry-After, or one already past). reason is Notion's
+// additional_data.rate_limit_reason ("" if none), status 429 or 529. It
+// returns the end of the hold.
+func (s *Scheduler) Hold(d time.Duration, status int, reason string) time.Time {
+	s.free.Store(false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limited[limitKey(status, reason)]++
+	return s.hold(d, reason)
+}
+
+// HoldFor holds the profile because another profile of its workspace was
+// held (SPEC §13): like Hold, without counting a 429 of this profile's own.
+func (s *Scheduler) HoldFor(d time.Duration, reason string) time.Time {
+	s.free.Store(false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hold(d, reason)
+}
+
+func (s *Scheduler) hold(d time.Duration, reason string) time.Time {
+	now := s.clock.Now()
+	s.startPeriod(now)
+	if s.state != stateHeld {
+		s.holdsInRow++
+		s.paceAt429 = 0
+		if s.state == statePaced {
+			s.paceAt429 = s.pace
+		}
+		s.state = stateHeld
+	}
+	if d <= 0 {
+		d = min(backoffBase<<min(s.holdsInRow-1, 16), backoffMax)
+	}
+	until := now.Add(d)
+	if until.After(s.heldUntil) {
+		s.heldTotal += until.Sub(maxTime(s.heldUntil, now))
+		s.heldUntil = until
+		s.holdReason = reason
+	}
+	s.dispatch(now)
+	return s.heldUntil
+}
+
+// Restart puts the scheduler back in slow start (cwnd 1) unless it is
+// held: for a crowd of calls released at once, e.g. after a new token.
+func (s *Scheduler) Restart() {
+	s.free.Store(false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cwnd = 1
+	if s.state == stateFree {
+		s.state = stateStarting
+	}
+	s.dispatch(s.clock.Now())
+}
+
+// SetCeiling sets the configured rate_limit (calls/s, 0: none): the pace
+// never exceeds it.
+func (s *Scheduler) SetCeiling(rps float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ceiling = rps
+	if s.state == statePaced && rps > 0 && s.pace > rps {
+		s.pace = rps
+	}
+	s.dispatch(s.clock.Now())
+}
+
+// Status is a snapshot of a scheduler for /-/status and /metrics.
+type Status struct {
+	State       string           // free, starting, held or paced
+	HeldUntil   time.Time        // zero unless held
+	HoldReason  string           // rate_limit_reason of the hold, if any
+	Pace        float64          // calls/s while paced or held after pacing; 0: unpaced
+	Waiting     int              // calls queued
+	Inflight    int64            // calls granted, not done
+	HeldSeconds float64          // total time held
+	Limited     map[string]int64 // 429s and 529s by "status reason"
+}
+
+// Status returns a snapshot.
+func (s *Scheduler) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Status{State: s.state.String(), Waiting: len(s.queue), Inflight: s.inflight.Load(),
+		HeldSeconds: s.heldTotal.Seconds(), Limited: make(map[string]int64, len(s.limited))}
+	if s.state == stateHeld {
+		st.HeldUntil, st.HoldReason, st.Pace = s.heldUntil, s.holdReason, s.paceAt429
+	}
+	if s.state == statePaced {
+		st.Pace = s.pace
+	}
+	for k, v := range s.limited {
+		st.Limited[k] = v
+	}
+	return st
+}
+
+// Close answers every waiting call with err.
+func (s *Scheduler) Close(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.queue {
+		w.err, w.granted = err, true
+		s.answer(w)
+	}
+	clear(s.queue)
+	s.queue = s.queue[:0]
+}
+
+// startPeriod starts the first measurement period at the first call.
+// Called with mu held.
+func (s *Scheduler) startPeriod(now time.Time) {
+	if !s.started {
+		s.started, s.periodStart = true, now
+	}
+}
+
+// dispatch grants what the state allows and arms the timer for the next
+// grant. Called with mu held.
+func (s *Scheduler) dispatch(now time.Time) {
+	if s.state == stateHeld {
+		if now.Before(s.heldUntil) {
+			s.armTimer(now, s.heldUntil)
+			return
+		}
+		s.endHold()
+	}
+	for len(s.queue) > 0 {
+		if s.inflight.Load() >= s.cwnd {
+			return // a Done dispatches again
+		}
+		paced := s.state == statePaced
+		if paced && now.Before(s.next) {
+			s.armTimer(now, s.next)
+			return
+		}
+		w := s.queue[0]
+		s.queue = s.queue[1:]
+		if paced {
+			s.next = maxTime(s.next, now).Add(time.Duration(float64(time.Second) / s.pace))
+			if len(s.queue) > 0 {
+				s.rise() // calls wait for the pace: it binds
+			}
+		}
+		s.inflight.Add(1)
+		w.granted = true
+		s.answer(w)
+	}
+	s.maybeFree()
+}
+
+// endHold moves from held to paced, learning the pace. Called with mu held.
+func (s *Scheduler) endHold() {
+	end := s.heldUntil
+	s.accepted += s.okFree.Swap(0)
+	elapsed := end.Sub(s.periodStart).Seconds()
+	measured := minPace
+	if elapsed > 0 {
+		measured = max(float64(s.accepted)/elapsed, minPace)
+	}
+	s.pace = max(measured, beta*s.paceAt429)
+	if s.ceiling > 0 {
+		s.pace = min(s.pace, s.ceiling)
+	}
+	s.periodStart, s.accepted = end, 0
+	s.state, s.next, s.cwnd = statePaced, time.Time{}, max(s.cwnd, s.maxInflight)
+}
+
+// rise raises the pace for one paced grant that found calls waiting.
+// Called with mu held.
+func (s *Scheduler) rise() {
+	s.pace *= math.Pow(growth, 1/s.pace)
+	if s.ceiling > 0 && s.pace >= s.ceiling {
+		s.pace = s.ceiling
+	}
+	if s.pace > maxPace {
+		s.pace = maxPace
+	}
+}
+
+// maybeFree returns to the free state when nothing limits the calls any
+// more. Called with mu held.
+func (s *Scheduler) maybeFree() {
+	if len(s.queue) > 0 {
+		return
+	}
+	switch s.state {
+	case stateStarting:
+		if s.cwnd < s.maxInflight {
+			return
+		}
+	case statePaced:
+		if s.pace < maxPace && (s.ceiling == 0 || s.pace < s.ceiling) {
+			return
+		}
+	case stateFree:
+	default:
+		return
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer, s.timerAt = nil, time.Time{}
+	}
+	s.state = stateFree
+	s.free.Store(true)
+}
+
+// armTimer makes sure dispatch runs again at t. Called with mu held.
+func (s *Scheduler) armTimer(now, t time.Time) {
+	if s.timer != nil && !s.timerAt.After(t) {
+		return // an earlier tick dispatches, and arms again
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timerAt = t
+	s.timer = s.clock.AfterFunc(t.Sub(now), s.tick)
+}
+
+func (s *Scheduler) tick() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timer, s.timerAt = nil, time.Time{}
+	s.dispatch(s.clock.Now())
+}
+
+// answer wakes w. Called with mu held.
+func (s *Scheduler) answer(w *waiter) {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	close(w.ready)
+}
+
+func limitKey(status int, reason string) string {
+	if reason == "" {
+		reason = "none"
+	}
+	if status == 529 {
+		return "529 " + reason
+	}
+	return "429 " + reason
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// SystemClock is the real Clock: time.Now and time.AfterFunc.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// AfterFunc is time.AfterFunc.
+func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
