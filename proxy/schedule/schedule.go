@@ -21,17 +21,22 @@
 // Transitions:
 //
 //	free|starting|paced --Hold(d)--> held (heldUntil = max(heldUntil, now+d))
-//	held     --clock passes heldUntil--> paced (pace learned, see below)
+//	held     --clock passes heldUntil--> paced (pace learned, see below),
+//	                                     or free if at most one call waits
 //	starting --cwnd reaches maxInflight, queue empty--> free
 //	paced    --pace rises to the ceiling or maxPace, queue empty--> free
+//	paced    --a whole pace interval passes with nobody waiting--> free
 //	free|paced --Restart--> starting (paced keeps its pace: only cwnd drops)
 //
 // The pace controller (AIMD with a measured decrease):
 //
 //   - Decrease, at the end of each hold: pace = max(accepted/elapsed,
 //     beta × the pace at the 429), where accepted counts the calls Notion
-//     accepted since the previous hold ended (or since the scheduler
-//     started) and elapsed runs from then to the end of this hold. The
+//     accepted since the previous hold ended or the current busy stretch
+//     began (the first call after idleGap without any), whichever is
+//     later, and elapsed runs from then to the end of this hold. When at
+//     most one call waits at the end of a hold there is no crowd to pace:
+//     the scheduler goes free instead. The
 //     first term is what Notion actually let through, so it is right for
 //     a window budget (the budget over its window) and a safe lower bound
 //     for a token bucket; the second keeps a small overshoot from halving
@@ -41,6 +46,11 @@
 //     and again only while Notion accepts: the next 429 ends the rise.
 //   - Ceiling: the pace never exceeds the configured rate_limit (0: none);
 //     reaching it (or maxPace) with nobody waiting returns to free.
+//   - Forgetting: a pace that stops binding (a whole interval passes with
+//     no call waiting for it) returns to free: below the limit there is
+//     nothing to pace, and a pace learned from a few calls (low demand)
+//     would otherwise slow the next crowd for no reason. The next 429
+//     learns it again.
 //
 // Invariants, true whenever mu is not held:
 //
@@ -113,7 +123,10 @@ type Scheduler struct {
 	// Fast path state (no lock).
 	free     atomic.Bool
 	inflight atomic.Int64
-	okFree   atomic.Int64 // calls accepted while free, moved into accepted
+	accepted atomic.Int64 // calls accepted since the measurement period began
+	lastSeen atomic.Int64 // UnixNano of a recent Acquire (10 ms resolution)
+	stretch  atomic.Int64 // UnixNano when the current busy stretch began
+	okSince  atomic.Bool  // a call was accepted since the last hold began
 
 	mu          sync.Mutex
 	state       state
@@ -126,9 +139,7 @@ type Scheduler struct {
 	pace        float64 // calls/s while paced
 	ceiling     float64 // rate_limit rps (0: none)
 	next        time.Time
-	periodStart time.Time
-	accepted    int64
-	started     bool // periodStart is set (first call seen)
+	periodStart time.Time // the previous hold's end
 	queue       []*waiter
 	timer       Timer
 	timerAt     time.Time
@@ -172,6 +183,7 @@ func New(clock Clock, maxInflight int) *Scheduler {
 // waited says whether the call had to wait (a hold, the pace, or a full
 // window).
 func (s *Scheduler) Acquire(ctx context.Context, seq uint64, budget time.Duration) (waited bool, err error) {
+	s.seen()
 	if s.free.Load() {
 		if s.inflight.Add(1) <= s.maxInflight {
 			return false, nil
@@ -180,7 +192,6 @@ func (s *Scheduler) Acquire(ctx context.Context, seq uint64, budget time.Duratio
 	}
 	s.mu.Lock()
 	now := s.clock.Now()
-	s.startPeriod(now)
 	if now.Before(s.heldUntil) && s.heldUntil.Sub(now) > budget {
 		s.mu.Unlock()
 		return true, ErrWaitTooLong
@@ -236,19 +247,19 @@ func (s *Scheduler) leave(w *waiter, err error) error {
 // but a 429 or 529 (those call Hold first) or a transport error.
 func (s *Scheduler) Done(accepted bool) {
 	s.inflight.Add(-1)
-	if s.free.Load() {
-		if accepted {
-			s.okFree.Add(1)
+	s.seen()
+	if accepted {
+		s.accepted.Add(1)
+		if !s.okSince.Load() {
+			s.okSince.Store(true)
 		}
+	}
+	if s.free.Load() {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if accepted {
-		s.accepted++
-		if s.state != stateHeld {
-			s.holdsInRow = 0
-		}
 		if s.cwnd < s.maxInflight {
 			s.cwnd++
 		}
@@ -279,8 +290,10 @@ func (s *Scheduler) HoldFor(d time.Duration, reason string) time.Time {
 
 func (s *Scheduler) hold(d time.Duration, reason string) time.Time {
 	now := s.clock.Now()
-	s.startPeriod(now)
 	if s.state != stateHeld {
+		if s.okSince.Swap(false) {
+			s.holdsInRow = 0 // Notion accepted a call since the last hold
+		}
 		s.holdsInRow++
 		s.paceAt429 = 0
 		if s.state == statePaced {
@@ -368,11 +381,22 @@ func (s *Scheduler) Close(err error) {
 	s.queue = s.queue[:0]
 }
 
-// startPeriod starts the first measurement period at the first call.
-// Called with mu held.
-func (s *Scheduler) startPeriod(now time.Time) {
-	if !s.started {
-		s.started, s.periodStart = true, now
+// idleGap is how long a profile goes without calls before its next call
+// starts a new busy stretch, and a new measurement of what Notion accepts.
+const idleGap = time.Second
+
+// seen notes a call's arrival or end: after idleGap without either, a new
+// busy stretch (and measurement period) begins.
+func (s *Scheduler) seen() {
+	now := s.clock.Now().UnixNano()
+	last := s.lastSeen.Load()
+	if now-last < int64(10*time.Millisecond) {
+		return
+	}
+	s.lastSeen.Store(now)
+	if now-last >= int64(idleGap) {
+		s.stretch.Store(now)
+		s.accepted.Store(0)
 	}
 }
 
@@ -385,6 +409,9 @@ func (s *Scheduler) dispatch(now time.Time) {
 			return
 		}
 		s.endHold()
+	}
+	if s.state == statePaced && !s.next.IsZero() && now.Sub(s.next) >= time.Duration(float64(time.Second)/s.pace) {
+		s.state = stateFree // the pace stopped binding: forget it
 	}
 	for len(s.queue) > 0 {
 		if s.inflight.Load() >= s.cwnd {
@@ -407,24 +434,29 @@ func (s *Scheduler) dispatch(now time.Time) {
 		w.granted = true
 		s.answer(w)
 	}
-	s.maybeFree()
+	s.maybeFree(now)
 }
 
 // endHold moves from held to paced, learning the pace. Called with mu held.
 func (s *Scheduler) endHold() {
 	end := s.heldUntil
-	s.accepted += s.okFree.Swap(0)
-	elapsed := end.Sub(s.periodStart).Seconds()
+	start := maxTime(s.periodStart, time.Unix(0, s.stretch.Load()))
+	accepted := s.accepted.Swap(0)
 	measured := minPace
-	if elapsed > 0 {
-		measured = max(float64(s.accepted)/elapsed, minPace)
+	if elapsed := end.Sub(start).Seconds(); elapsed > 0 {
+		measured = max(float64(accepted)/elapsed, minPace)
 	}
 	s.pace = max(measured, beta*s.paceAt429)
 	if s.ceiling > 0 {
 		s.pace = min(s.pace, s.ceiling)
 	}
-	s.periodStart, s.accepted = end, 0
-	s.state, s.next, s.cwnd = statePaced, time.Time{}, max(s.cwnd, s.maxInflight)
+	s.periodStart, s.next, s.cwnd = end, time.Time{}, max(s.cwnd, s.maxInflight)
+	s.state = statePaced
+	if len(s.queue) <= 1 {
+		// No crowd waits: a lone call (the retry of the 429) needs no
+		// pace, and one learned from a few calls would slow the next.
+		s.state = stateFree
+	}
 }
 
 // rise raises the pace for one paced grant that found calls waiting.
@@ -441,7 +473,7 @@ func (s *Scheduler) rise() {
 
 // maybeFree returns to the free state when nothing limits the calls any
 // more. Called with mu held.
-func (s *Scheduler) maybeFree() {
+func (s *Scheduler) maybeFree(now time.Time) {
 	if len(s.queue) > 0 {
 		return
 	}

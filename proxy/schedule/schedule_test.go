@@ -363,3 +363,25 @@ func TestManyCallersRace(t *testing.T) {
 		t.Fatalf("after every call: %+v", st)
 	}
 }
+
+func TestAPaceThatStopsBindingIsForgotten(t *testing.T) {
+	h := newHarness(t, 64)
+	h.warm(1)
+	h.s.Hold(time.Second, 429, "")
+	h.start(context.Background(), 10, time.Minute)
+	h.clock.Advance(time.Second) // paced at the measured 1 call/s
+	if got := len(h.granted()); got != 1 {
+		t.Fatalf("granted %d at the end of the hold, want 1", got)
+	}
+	h.s.Done(true)
+	// Nobody came for two intervals: the next calls go at once.
+	h.clock.Advance(2 * time.Second)
+	for i := range 3 {
+		if waited, err := h.s.Acquire(context.Background(), uint64(20+i), time.Minute); err != nil || waited {
+			t.Fatalf("call %d after an idle pace: waited=%v err=%v", i, waited, err)
+		}
+	}
+	if st := h.s.Status(); st.State != "free" {
+		t.Fatalf("state %s, want free", st.State)
+	}
+}
