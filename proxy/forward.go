@@ -38,7 +38,7 @@ type call struct {
 	rateWait       time.Duration // time spent waiting for the rate-limit scheduler
 	scheduled      bool          // a send granted by the scheduler is out (ratelimit.go)
 	last429        *Answer       // the call's latest 429 or 529
-	replayed       bool // sent after waiting for a token
+	replayed       bool          // sent after waiting for a token
 	lastToken      string
 	last401        *Answer
 	status         int

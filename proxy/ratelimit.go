@@ -3,8 +3,8 @@ package proxy
 import (
 	"context"
 	"errors"
-	"net/http"
 	"github.com/notion-proxy/notion-proxy/rewrite"
+	"net/http"
 )
 
 // Wiring of the per-profile rate-limit scheduler (package schedule, SPEC
