@@ -67,6 +67,7 @@ func (s *Server) holdProfile(c *call, resp *http.Response) (*Answer, error) {
 	d, _ := rewrite.RetryAfter(ans.Header.Get("Retry-After"), s.now())
 	p := c.profile
 	p.last429.Store(ans)
+	before := p.sched.Status()
 	until := p.sched.Hold(d, ans.Status, reason)
 	if ws := p.config().Workspace; ws != "" && rewrite.NamesWorkspace(reason) {
 		for _, other := range s.profiles.all() {
@@ -77,7 +78,8 @@ func (s *Server) holdProfile(c *call, resp *http.Response) (*Answer, error) {
 		}
 	}
 	s.log.Debug().Str("profile", p.name).Int("status", ans.Status).Str("reason", reason).
-		Time("until", until).Msg("rate limited: profile held")
+		Time("until", until).Str("was", before.State).Float64("pace", before.Pace).
+		Int("waiting", before.Waiting).Int64("inflight", before.Inflight).Msg("rate limited: profile held")
 	return ans, nil
 }
 

@@ -10,8 +10,9 @@
 //	          fast path is two atomic adds, no lock, no goroutine, no timer.
 //	starting  slow start, after New and after Restart (a paused profile's
 //	          calls released at once): at most cwnd calls are out; cwnd
-//	          starts at 1 and grows by one per accepted call, so the
-//	          first wave of a crowd reaches Notion one round trip at a time.
+//	          starts at 1 and grows by one per cwnd accepted calls (one
+//	          per round trip), so a crowd meets a burst limit a few calls
+//	          at a time instead of all at once.
 //	held      a 429 or 529 came back: nothing is granted until heldUntil
 //	          (its Retry-After, or a back-off when it has none or it has
 //	          passed). Calls queue in arrival order.
@@ -28,22 +29,22 @@
 //	paced    --a whole pace interval passes with nobody waiting--> free
 //	free|paced --Restart--> starting (paced keeps its pace: only cwnd drops)
 //
-// The pace controller (AIMD with a measured decrease):
+// The pace controller (AIMD, the decrease measured rather than guessed):
 //
-//   - Decrease, at the end of each hold: pace = max(accepted/elapsed,
-//     beta × the pace at the 429), where accepted counts the calls Notion
+//   - Decrease, at the end of each hold: pace = accepted/elapsed, what
+//     Notion actually let through. accepted counts the calls Notion
 //     accepted since the previous hold ended or the current busy stretch
 //     began (the first call after idleGap without any), whichever is
-//     later, and elapsed runs from then to the end of this hold. When at
-//     most one call waits at the end of a hold there is no crowd to pace:
-//     the scheduler goes free instead. The
-//     first term is what Notion actually let through, so it is right for
-//     a window budget (the budget over its window) and a safe lower bound
-//     for a token bucket; the second keeps a small overshoot from halving
-//     the pace.
+//     later; elapsed runs from then to the end of this hold, less
+//     roundingSlack when the hold was a whole-second Retry-After (Notion
+//     rounds up). For a budget per window that is the budget over its
+//     window; for a token bucket, its rate, a little under. When at most
+//     one call waits at the end of a hold there is no crowd to pace: the
+//     scheduler goes free instead.
 //   - Increase: while calls wait for the pace (it binds), it grows by
-//     growth per second of waiting, i.e. ×growth^(1/pace) per paced grant,
-//     and again only while Notion accepts: the next 429 ends the rise.
+//     growth per second of waiting, i.e. ×growth^(1/pace) per paced
+//     grant, while Notion accepts: the next 429 ends the rise and
+//     measures again.
 //   - Ceiling: the pace never exceeds the configured rate_limit (0: none);
 //     reaching it (or maxPace) with nobody waiting returns to free.
 //   - Forgetting: a pace that stops binding (a whole interval passes with
@@ -82,10 +83,15 @@ const (
 	// upstream transport's connections per host, so the scheduler, not the
 	// transport's hidden queue, holds the calls that wait.
 	DefaultMaxInflight = 64
-	// beta is the share of the pace at a 429 kept after the hold.
-	beta = 0.9
-	// growth is how much the pace rises per second while calls wait for it.
-	growth = 1.5
+	// growth is how much the pace rises per second while calls wait for
+	// it. Slowly: the measured pace is close to the limit already, and
+	// each 429 costs a hold of a whole second at least (Retry-After is
+	// whole seconds), half of it lost against a token bucket.
+	growth = 1.03
+	// roundingSlack is taken off a measurement period that ends with a
+	// whole-second Retry-After: on average the limit reopened that much
+	// earlier than the rounded-up wait said.
+	roundingSlack = 500 * time.Millisecond
 	// minPace is the slowest pace the controller falls to (calls/s).
 	minPace = 0.5
 	// maxPace is a pace above any Notion limit: rising past it is free.
@@ -131,6 +137,8 @@ type Scheduler struct {
 	mu          sync.Mutex
 	state       state
 	cwnd        int64
+	cwndAcc     int64 // calls accepted since cwnd last grew
+	rounded     bool  // the hold's length is a whole-second Retry-After
 	heldUntil   time.Time
 	holdReason  string
 	holdsInRow  int
@@ -260,8 +268,10 @@ func (s *Scheduler) Done(accepted bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if accepted {
-		if s.cwnd < s.maxInflight {
-			s.cwnd++
+		// +1 per window of accepted calls: one more call out per round
+		// trip, so a crowd meets a burst limit a few calls at a time.
+		if s.cwndAcc++; s.cwnd < s.maxInflight && s.cwndAcc >= s.cwnd {
+			s.cwnd, s.cwndAcc = s.cwnd+1, 0
 		}
 	}
 	s.dispatch(s.clock.Now())
@@ -306,6 +316,7 @@ func (s *Scheduler) hold(d time.Duration, reason string) time.Time {
 	}
 	until := now.Add(d)
 	if until.After(s.heldUntil) {
+		s.rounded = d%time.Second == 0
 		s.heldTotal += until.Sub(maxTime(s.heldUntil, now))
 		s.heldUntil = until
 		s.holdReason = reason
@@ -320,7 +331,7 @@ func (s *Scheduler) Restart() {
 	s.free.Store(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cwnd = 1
+	s.cwnd, s.cwndAcc = 1, 0
 	if s.state == stateFree {
 		s.state = stateStarting
 	}
@@ -442,11 +453,17 @@ func (s *Scheduler) endHold() {
 	end := s.heldUntil
 	start := maxTime(s.periodStart, time.Unix(0, s.stretch.Load()))
 	accepted := s.accepted.Swap(0)
-	measured := minPace
-	if elapsed := end.Sub(start).Seconds(); elapsed > 0 {
-		measured = max(float64(accepted)/elapsed, minPace)
+	elapsed := end.Sub(start)
+	if s.rounded {
+		// Notion rounds Retry-After up to whole seconds: the limit
+		// let calls through again half a second earlier, on average.
+		elapsed -= min(roundingSlack, elapsed/2)
 	}
-	s.pace = max(measured, beta*s.paceAt429)
+	measured := minPace
+	if elapsed > 0 {
+		measured = max(float64(accepted)/elapsed.Seconds(), minPace)
+	}
+	s.pace = measured
 	if s.ceiling > 0 {
 		s.pace = min(s.pace, s.ceiling)
 	}
