@@ -125,6 +125,11 @@ func TestResumeAgainstALimitDoesNotHerd(t *testing.T) {
 	const calls = 60
 	fake, fakeCA := startFake(t, tokA, tokB)
 	p := startProxy(t, tokenConfig(fake, fakeCA, "retry: {max_wait: 60s}\n", tokA))
+	// Calls flowed freely before the pause: the profile's scheduler is
+	// wide open when the token is revoked.
+	for range 10 {
+		getConcurrently(t, p, 40)
+	}
 	if code, body, _ := do(t, p.baseClient(), "POST", p.baseURL()+"/-/revoke", nil, nil); code != 200 {
 		t.Fatalf("revoke: %d %s", code, body)
 	}

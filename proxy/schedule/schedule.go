@@ -299,6 +299,7 @@ func (s *Scheduler) HoldFor(d time.Duration, reason string) time.Time {
 }
 
 func (s *Scheduler) hold(d time.Duration, reason string) time.Time {
+	s.free.Store(false) // again under mu: a dispatch may have set it since
 	now := s.clock.Now()
 	if s.state != stateHeld {
 		if s.okSince.Swap(false) {
@@ -332,10 +333,17 @@ func (s *Scheduler) Restart() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cwnd, s.cwndAcc = 1, 0
+	// A new regime: what Notion accepted before says nothing of the
+	// crowd to come (a pause can follow a fast burst within a second).
+	now := s.clock.Now()
+	s.accepted.Store(0)
+	s.stretch.Store(now.UnixNano())
+	s.periodStart = now
+	s.free.Store(false)
 	if s.state == stateFree {
 		s.state = stateStarting
 	}
-	s.dispatch(s.clock.Now())
+	s.dispatch(now)
 }
 
 // SetCeiling sets the configured rate_limit (calls/s, 0: none): the pace

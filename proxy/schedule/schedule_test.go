@@ -406,3 +406,19 @@ func TestAPaceThatStopsBindingIsForgotten(t *testing.T) {
 		t.Fatalf("state %s, want free", st.State)
 	}
 }
+
+func TestRestartForgetsWhatWasAcceptedBefore(t *testing.T) {
+	h := newHarness(t, 64)
+	h.warm(100) // a fast burst just before a pause
+	h.s.Restart()
+	h.warm(5)
+	h.s.Hold(time.Second, 429, "")
+	for i := range 10 {
+		h.start(context.Background(), uint64(200+i), time.Minute)
+	}
+	h.clock.Advance(time.Second)
+	// 5 calls over the hold, less the rounding slack: 10/s, not 210/s.
+	if p := h.s.Status().Pace; p < 9.9 || p > 10.1 {
+		t.Fatalf("pace %.2f after Restart, 5 accepted and a 1 s hold; want 10", p)
+	}
+}
