@@ -100,7 +100,7 @@ func TestRateLimitHoldsEveryProfileOfTheWorkspace(t *testing.T) {
 			t.Errorf("gamma (workspace other) held: %+v", st)
 		}
 	})
-	until := st.heldUntil("beta")
+	until := st.heldUntil("alpha") // the workspace's hold
 	get("beta-key", "beta-1")
 	wg.Wait()
 	t.Run("nothing of a held profile reaches Notion before the hold ends", func(t *testing.T) {
@@ -108,7 +108,7 @@ func TestRateLimitHoldsEveryProfileOfTheWorkspace(t *testing.T) {
 		if len(sends) == 0 {
 			t.Fatal("beta-1 never reached the fake")
 		}
-		if until != nil && sends[0].Time.Before(until.Add(-5*time.Millisecond)) {
+		if sends[0].Time.Before(until.Add(-5 * time.Millisecond)) {
 			t.Errorf("beta-1 reached the fake at %v, before its workspace hold ended at %v", sends[0].Time, *until)
 		}
 	})
