@@ -89,8 +89,10 @@ const (
 	// whole seconds), half of it lost against a token bucket.
 	growth = 1.03
 	// roundingSlack is taken off a measurement period that ends with a
-	// whole-second Retry-After: on average the limit reopened that much
-	// earlier than the rounded-up wait said.
+	// Retry-After of 1 s, Notion's shortest: the wait it rounded up was
+	// anywhere in (0, 1 s], so on average the limit reopened that much
+	// earlier. (For longer waits the rounding matters less, and a long
+	// wait is a window's: its end is what the budget is spent over.)
 	roundingSlack = 500 * time.Millisecond
 	// minPace is the slowest pace the controller falls to (calls/s).
 	minPace = 0.5
@@ -138,7 +140,7 @@ type Scheduler struct {
 	state       state
 	cwnd        int64
 	cwndAcc     int64 // calls accepted since cwnd last grew
-	rounded     bool  // the hold's length is a whole-second Retry-After
+	rounded     bool  // the hold's length is a Retry-After of 1 s
 	heldUntil   time.Time
 	holdReason  string
 	holdsInRow  int
@@ -317,7 +319,7 @@ func (s *Scheduler) hold(d time.Duration, reason string) time.Time {
 	}
 	until := now.Add(d)
 	if until.After(s.heldUntil) {
-		s.rounded = d%time.Second == 0
+		s.rounded = d == time.Second
 		s.heldTotal += until.Sub(maxTime(s.heldUntil, now))
 		s.heldUntil = until
 		s.holdReason = reason
@@ -463,8 +465,9 @@ func (s *Scheduler) endHold() {
 	accepted := s.accepted.Swap(0)
 	elapsed := end.Sub(start)
 	if s.rounded {
-		// Notion rounds Retry-After up to whole seconds: the limit
-		// let calls through again half a second earlier, on average.
+		// Notion rounds Retry-After up to whole seconds: after its
+		// shortest, 1 s, the limit let calls through again half a
+		// second earlier, on average.
 		elapsed -= min(roundingSlack, elapsed/2)
 	}
 	measured := minPace
