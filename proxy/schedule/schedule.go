@@ -18,12 +18,19 @@
 //	          passed). Calls queue in arrival order.
 //	paced     after a hold: calls are granted oldest first, one every
 //	          1/pace seconds, and at most cwnd out at once.
+//	budgeted  after a hold that waited for a window's end (a Retry-After
+//	          of 2 s or more): budget calls are granted at once at the
+//	          start of each window, oldest first, then none until the
+//	          next (Notion's per-connection limit is a budget per window,
+//	          spendable in a burst).
 //
 // Transitions:
 //
 //	free|starting|paced --Hold(d)--> held (heldUntil = max(heldUntil, now+d))
 //	held     --clock passes heldUntil--> paced (pace learned, see below),
+//	                                     budgeted (after a window's wait),
 //	                                     or free if at most one call waits
+//	budgeted --a window passes with no call--> free
 //	starting --cwnd reaches maxInflight, queue empty--> free
 //	paced    --pace rises to the ceiling or maxPace, queue empty--> free
 //	paced    --a whole pace interval passes with nobody waiting--> free
@@ -52,6 +59,14 @@
 //     nothing to pace, and a pace learned from a few calls (low demand)
 //     would otherwise slow the next crowd for no reason. The next 429
 //     learns it again.
+//
+// The window controller (budgeted): the budget is what Notion accepted in
+// the window the 429 ended, the window runs from that window's start (the
+// previous hold's end, or the busy stretch's start) to the end of this
+// hold. A window that spends its budget budgetProbe times in a row
+// without a 429 grows it by one call; a 429 learns both again. Windows
+// are counted from the end of a hold, which is at or after the limit's
+// own reset (Retry-After is rounded up), so they never start early.
 //
 // Invariants, true whenever mu is not held:
 //
@@ -94,6 +109,13 @@ const (
 	// earlier. (For longer waits the rounding matters less, and a long
 	// wait is a window's: its end is what the budget is spent over.)
 	roundingSlack = 500 * time.Millisecond
+	// windowWait is the shortest Retry-After taken for a window's end: a
+	// token bucket (rate of a call a second or more) never asks more than
+	// 1 s, a window budget spent in a burst asks until the window ends.
+	windowWait = 2 * time.Second
+	// budgetProbe is how many windows in a row must spend their budget,
+	// without a 429, before the budget grows by one call.
+	budgetProbe = 5
 	// minPace is the slowest pace the controller falls to (calls/s).
 	minPace = 0.5
 	// maxPace is a pace above any Notion limit: rising past it is free.
@@ -136,11 +158,21 @@ type Scheduler struct {
 	stretch  atomic.Int64 // UnixNano when the current busy stretch began
 	okSince  atomic.Bool  // a call was accepted since the last hold began
 
-	mu          sync.Mutex
-	state       state
-	cwnd        int64
-	cwndAcc     int64 // calls accepted since cwnd last grew
-	rounded     bool  // the hold's length is a Retry-After of 1 s
+	mu       sync.Mutex
+	state    state
+	cwnd     int64
+	cwndAcc  int64 // calls accepted since cwnd last grew
+	rounded  bool  // the hold's length is a Retry-After of 1 s
+	windowed bool  // the hold's length is a Retry-After of 2 s or more
+	heldFrom state // the state the current hold began in
+
+	// budgeted: budget calls per window, from windowStart on.
+	budget      int64
+	window      time.Duration
+	windowStart time.Time
+	used        int64 // calls granted in the current window
+	okAtWindow  int64 // accepted (the counter) when the current window began
+	fullRuns    int   // windows in a row whose budget was spent
 	heldUntil   time.Time
 	holdReason  string
 	holdsInRow  int
@@ -163,10 +195,11 @@ const (
 	stateStarting
 	stateHeld
 	statePaced
+	stateBudgeted
 )
 
 func (s state) String() string {
-	return [...]string{"free", "starting", "held", "paced"}[s]
+	return [...]string{"free", "starting", "held", "paced", "budgeted"}[s]
 }
 
 type waiter struct {
@@ -312,14 +345,17 @@ func (s *Scheduler) hold(d time.Duration, reason string) time.Time {
 		if s.state == statePaced {
 			s.paceAt429 = s.pace
 		}
+		s.heldFrom = s.state
 		s.state = stateHeld
 	}
+	fromNotion := d > 0
 	if d <= 0 {
 		d = min(backoffBase<<min(s.holdsInRow-1, 16), backoffMax)
 	}
 	until := now.Add(d)
 	if until.After(s.heldUntil) {
-		s.rounded = d == time.Second
+		s.rounded = fromNotion && d == time.Second
+		s.windowed = fromNotion && d >= windowWait
 		s.heldTotal += until.Sub(maxTime(s.heldUntil, now))
 		s.heldUntil = until
 		s.holdReason = reason
@@ -384,6 +420,9 @@ func (s *Scheduler) Status() Status {
 	if s.state == statePaced {
 		st.Pace = s.pace
 	}
+	if s.state == stateBudgeted {
+		st.Pace = float64(s.budget) / s.window.Seconds()
+	}
 	for k, v := range s.limited {
 		st.Limited[k] = v
 	}
@@ -434,9 +473,20 @@ func (s *Scheduler) dispatch(now time.Time) {
 	if s.state == statePaced && !s.next.IsZero() && now.Sub(s.next) >= time.Duration(float64(time.Second)/s.pace) {
 		s.state = stateFree // the pace stopped binding: forget it
 	}
+	if s.state == stateBudgeted {
+		s.nextWindow(now)
+	}
 	for len(s.queue) > 0 {
 		if s.inflight.Load() >= s.cwnd {
 			return // a Done dispatches again
+		}
+		budgeted := s.state == stateBudgeted
+		if budgeted && s.used >= s.budget {
+			s.armTimer(now, s.windowStart.Add(s.window))
+			return
+		}
+		if budgeted {
+			s.used++
 		}
 		paced := s.state == statePaced
 		if paced && now.Before(s.next) {
@@ -463,6 +513,9 @@ func (s *Scheduler) endHold() {
 	end := s.heldUntil
 	start := maxTime(s.periodStart, time.Unix(0, s.stretch.Load()))
 	accepted := s.accepted.Swap(0)
+	if s.windowed && s.learnWindow(end, start, accepted) {
+		return
+	}
 	elapsed := end.Sub(start)
 	if s.rounded {
 		// Notion rounds Retry-After up to whole seconds: after its
@@ -485,6 +538,52 @@ func (s *Scheduler) endHold() {
 		// pace, and one learned from a few calls would slow the next.
 		s.state = stateFree
 	}
+}
+
+// learnWindow ends a hold that waited for a window's end (SPEC §13: a
+// budget per window, spendable in a burst): the budget is what Notion
+// accepted in the window the 429 ended, the window runs from its start to
+// the end of the hold. It reports false, learning nothing, when no call
+// was accepted (the pace then takes over). Called with mu held.
+func (s *Scheduler) learnWindow(end, start time.Time, accepted int64) bool {
+	budget, from := accepted, start
+	if s.heldFrom == stateBudgeted {
+		budget, from = accepted-s.okAtWindow, s.windowStart
+	}
+	if budget <= 0 || !end.After(from) {
+		return false
+	}
+	s.budget, s.window, s.windowStart = budget, end.Sub(from), end
+	s.used, s.okAtWindow, s.fullRuns = 0, 0, 0
+	s.periodStart, s.cwnd = end, max(s.cwnd, s.maxInflight)
+	s.state = stateBudgeted
+	if len(s.queue) <= 1 {
+		s.state = stateFree // no crowd: see endHold
+	}
+	return true
+}
+
+// nextWindow starts the window now falls in, once the current one has
+// passed. A window with no call granted and none waiting ends the budget
+// (nothing left to spend it on); a budget spent budgetProbe windows in a
+// row grows by one call. Called with mu held.
+func (s *Scheduler) nextWindow(now time.Time) {
+	if now.Before(s.windowStart.Add(s.window)) {
+		return
+	}
+	if s.used == 0 && len(s.queue) == 0 {
+		s.state = stateFree
+		return
+	}
+	if s.used >= s.budget {
+		if s.fullRuns++; s.fullRuns >= budgetProbe {
+			s.budget, s.fullRuns = s.budget+1, 0
+		}
+	} else {
+		s.fullRuns = 0
+	}
+	s.windowStart = s.windowStart.Add(now.Sub(s.windowStart) / s.window * s.window)
+	s.used, s.okAtWindow = 0, s.accepted.Load()
 }
 
 // rise raises the pace for one paced grant that found calls waiting.
@@ -514,6 +613,11 @@ func (s *Scheduler) maybeFree(now time.Time) {
 		if s.pace < maxPace && (s.ceiling == 0 || s.pace < s.ceiling) {
 			return
 		}
+	case stateBudgeted:
+		// Stays until a window passes unused (nextWindow), so that the
+		// next crowd spends the budget, not a herd.
+		s.armTimer(now, s.windowStart.Add(s.window))
+		return
 	case stateFree:
 	default:
 		return

@@ -149,8 +149,9 @@ func TestHoldStopsEveryCallUntilRetryAfter(t *testing.T) {
 		t.Fatalf("status during hold = %+v", st)
 	}
 	h.clock.Advance(time.Millisecond)
-	if got := seqs(h.granted()); len(got) == 0 || got[0] != 10 {
-		t.Fatalf("after the hold granted %v, want 10 first", got)
+	// A 2 s Retry-After ends a window: its budget (4 calls) goes at once.
+	if got := seqs(h.granted()); len(got) != 3 {
+		t.Fatalf("after the hold granted %v, want all 3", got)
 	}
 }
 
@@ -209,8 +210,7 @@ func TestPaceIsLearnedFromWhatNotionAccepted(t *testing.T) {
 	}{
 		// 20 calls accepted, then a 429: 20 calls per the time to the
 		// end of the hold.
-		{"a hold of 2.5 s after 20 calls paces at 8/s", 2500 * time.Millisecond, 8},
-		{"a Retry-After of 2 s after 20 calls paces at 10/s", 2 * time.Second, 10},
+		{"a hold of 1.6 s after 20 calls paces at 12.5/s", 1600 * time.Millisecond, 12.5},
 		// Notion's shortest Retry-After, 1 s, stands for any wait up
 		// to a second: half a second comes off.
 		{"a Retry-After of 1 s after 20 calls paces at 40/s", time.Second, 40},
@@ -423,5 +423,35 @@ func TestRestartForgetsWhatWasAcceptedBefore(t *testing.T) {
 	// 5 calls over the hold, less the rounding slack: 10/s, not 210/s.
 	if p := h.s.Status().Pace; p < 9.9 || p > 10.1 {
 		t.Fatalf("pace %.2f after Restart, 5 accepted and a 1 s hold; want 10", p)
+	}
+}
+
+func TestAWindowBudgetIsSpentAtEachWindowStart(t *testing.T) {
+	h := newHarness(t, 64)
+	// 20 calls accepted at once, then a 429 asking to wait 2 s: a budget
+	// of 20 per 2 s window (Notion's per-connection limit, in small).
+	h.warm(20)
+	h.s.Hold(2*time.Second, 429, "")
+	for i := range 50 {
+		h.start(context.Background(), uint64(100+i), time.Minute)
+	}
+	h.clock.Advance(2 * time.Second)
+	got := h.granted()
+	if len(got) != 20 {
+		t.Fatalf("granted %d at the end of the hold, want the budget, 20, at once", len(got))
+	}
+	for range got {
+		h.s.Done(true)
+	}
+	if st := h.s.Status(); st.State != "budgeted" || st.Pace != 10 {
+		t.Fatalf("status %+v, want budgeted at 20 per 2 s", st)
+	}
+	h.clock.Advance(1999 * time.Millisecond)
+	if got := h.granted(); len(got) != 0 {
+		t.Fatalf("granted %d before the next window", len(got))
+	}
+	h.clock.Advance(time.Millisecond)
+	if got := h.granted(); len(got) != 20 {
+		t.Fatalf("granted %d at the next window, want 20", len(got))
 	}
 }
