@@ -455,3 +455,32 @@ func TestAWindowBudgetIsSpentAtEachWindowStart(t *testing.T) {
 		t.Fatalf("granted %d at the next window, want 20", len(got))
 	}
 }
+
+func TestAWindowBudgetGrowsWhenSpentAndEndsWhenUnused(t *testing.T) {
+	h := newHarness(t, 64)
+	h.warm(4)
+	h.s.Hold(2*time.Second, 429, "")
+	for i := range 100 {
+		h.start(context.Background(), uint64(100+i), time.Hour)
+	}
+	var perWindow []int
+	h.clock.Advance(2 * time.Second)
+	for range budgetProbe + 1 {
+		got := h.granted()
+		perWindow = append(perWindow, len(got))
+		for range got {
+			h.s.Done(true)
+		}
+		h.clock.Advance(2 * time.Second)
+	}
+	if perWindow[0] != 4 || perWindow[budgetProbe] != 5 {
+		t.Fatalf("calls per window %v: want the budget, 4, then 5 after %d windows spent", perWindow, budgetProbe)
+	}
+	// Nobody waits any more: a window passes unused, the budget ends.
+	h.s.Close(errors.New("test over"))
+	h.granted()
+	h.clock.Advance(4 * time.Second)
+	if st := h.s.Status(); st.State != "free" {
+		t.Fatalf("state %s after an unused window, want free", st.State)
+	}
+}
