@@ -102,7 +102,7 @@ const (
 	// it. Slowly: the measured pace is close to the limit already, and
 	// each 429 costs a hold of a whole second at least (Retry-After is
 	// whole seconds), half of it lost against a token bucket.
-	growth = 1.03
+	growth = 1.01
 	// roundingSlack is taken off a measurement period that ends with a
 	// Retry-After of 1 s, Notion's shortest: the wait it rounded up was
 	// anywhere in (0, 1 s], so on average the limit reopened that much

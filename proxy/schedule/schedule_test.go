@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -262,7 +263,7 @@ func TestPaceRisesWhileAcceptedAndFallsOnA429(t *testing.T) {
 		}
 	}
 	risen := h.s.Status().Pace
-	if risen <= start*1.1 {
+	if risen <= start*math.Pow(growth, 4) {
 		t.Fatalf("pace %.2f after 5 s of accepted calls waiting for it, started at %.2f: want a rise", risen, start)
 	}
 	// A 429 now: the pace falls to what Notion accepted since the hold
