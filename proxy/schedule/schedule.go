@@ -7,7 +7,8 @@
 //
 //	free      no 429 seen (or the pace rose past every limit again): a call
 //	          goes at once while fewer than maxInflight calls are out. The
-//	          fast path is two atomic adds, no lock, no goroutine, no timer.
+//	          fast path is a clock read and a few atomic operations: no
+//	          lock, no goroutine, no timer.
 //	starting  slow start, after New and after Restart (a paused profile's
 //	          calls released at once): at most cwnd calls are out; cwnd
 //	          starts at 1 and grows by one per cwnd accepted calls (one
@@ -26,7 +27,7 @@
 //
 // Transitions:
 //
-//	free|starting|paced --Hold(d)--> held (heldUntil = max(heldUntil, now+d))
+//	any      --Hold(d)--> held (heldUntil = max(heldUntil, now+d))
 //	held     --clock passes heldUntil--> paced (pace learned, see below),
 //	                                     budgeted (after a window's wait),
 //	                                     or free if at most one call waits
@@ -34,7 +35,9 @@
 //	starting --cwnd reaches maxInflight, queue empty--> free
 //	paced    --pace rises to the ceiling or maxPace, queue empty--> free
 //	paced    --a whole pace interval passes with nobody waiting--> free
-//	free|paced --Restart--> starting (paced keeps its pace: only cwnd drops)
+//	free     --Restart--> starting (paced, budgeted and held keep their
+//	                      state; cwnd drops to 1 and the measurement
+//	                      starts again)
 //
 // The pace controller (AIMD, the decrease measured rather than guessed):
 //
@@ -43,9 +46,9 @@
 //     accepted since the previous hold ended or the current busy stretch
 //     began (the first call after idleGap without any), whichever is
 //     later; elapsed runs from then to the end of this hold, less
-//     roundingSlack when the hold was a whole-second Retry-After (Notion
-//     rounds up). For a budget per window that is the budget over its
-//     window; for a token bucket, its rate, a little under. When at most
+//     roundingSlack when the hold was a Retry-After of 1 s (Notion rounds
+//     up from anything shorter). For a token bucket that is its rate, a
+//     little under. When at most
 //     one call waits at the end of a hold there is no crowd to pace: the
 //     scheduler goes free instead.
 //   - Increase: while calls wait for the pace (it binds), it grows by
@@ -73,10 +76,11 @@
 //   - the queue is sorted by seq; grants leave it from the front, so a
 //     retried call (which keeps its seq) goes before newer ones;
 //   - nothing is granted while clock.Now() < heldUntil;
-//   - free is true only when not held, not paced, cwnd == maxInflight and
-//     the queue is empty; every path that ends one of these clears free
-//     before it reads inflight, so a racing fast path either is seen in
-//     inflight or sees free false and takes the lock;
+//   - free is true only in state free with an empty queue; every path
+//     that leaves it clears free under mu before it reads inflight, so a
+//     racing fast path either is seen in inflight or sees free false and
+//     takes the lock (at most the calls already past the check of free
+//     go out after a Hold: they were in flight "meanwhile");
 //   - inflight counts granted calls not yet Done (a grant handed back by a
 //     call that gave up waiting is Done too); a timer is armed whenever
 //     the queue is not empty and a grant waits for the clock.
