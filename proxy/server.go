@@ -284,6 +284,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.bgCancel()
 	for _, p := range s.profiles.all() {
 		p.gate.Close(ErrGateClosed)
+		closeScheduler(p, ErrGateClosed)
 	}
 	s.closeParking(ctx)
 	err := s.httpSrv.Shutdown(ctx)
@@ -350,6 +351,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		// (another workspace, perhaps): they get their 401 now.
 		waiting := p.gate.Status().Waiting
 		p.gate.Close(ErrProfileRemoved)
+		closeScheduler(p, ErrProfileRemoved)
 		s.log.Warn().Str("profile", p.name).Int("waiting", waiting).
 			Msg("profile removed from the config: its waiting calls get their 401")
 	}

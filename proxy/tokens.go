@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/schedule"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -22,6 +23,8 @@ import (
 type profile struct {
 	name       string
 	gate       *Gate
+	sched      *schedule.Scheduler          // rate-limit holds and pace (ratelimit.go)
+	last429    atomic.Pointer[Answer]       // the answer of the profile's latest hold
 	limiter    atomic.Pointer[rate.Limiter] // nil: no pacing
 	refreshing atomic.Bool                  // a token refresher runs
 	lastPrint  atomic.Pointer[[2]string]    // token, fingerprint: the last one logged
@@ -98,6 +101,7 @@ func (p *profile) setRate(rps float64, burst int) {
 // reloads by name, so a reload never drops a waiting call.
 type profiles struct {
 	now    func() time.Time
+	clock  schedule.Clock
 	notify func(name string, ev GateEvent)
 
 	mu     sync.RWMutex
@@ -107,7 +111,7 @@ type profiles struct {
 }
 
 func newProfiles(now func() time.Time, notify func(string, GateEvent)) *profiles {
-	return &profiles{now: now, notify: notify, byName: make(map[string]*profile)}
+	return &profiles{now: now, clock: schedule.SystemClock{}, notify: notify, byName: make(map[string]*profile)}
 }
 
 // sel returns the profile that a call presenting creds belongs to: the
@@ -155,8 +159,15 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*prof
 		p := ps.byName[pc.Name]
 		if p == nil {
 			name := pc.Name
-			p = &profile{name: name}
-			p.gate = NewGate(tokens[name], cfg.Pause.MaxQueued, ps.now, func(ev GateEvent) { ps.notify(name, ev) })
+			p = &profile{name: name, sched: schedule.New(ps.clock, schedule.DefaultMaxInflight)}
+			p.gate = NewGate(tokens[name], cfg.Pause.MaxQueued, ps.now, func(ev GateEvent) {
+				if ev.Paused {
+					// The calls a new token releases come back as one
+					// crowd: let them in through slow start.
+					p.sched.Restart()
+				}
+				ps.notify(name, ev)
+			})
 			ps.byName[name] = p
 		}
 		p.mu.Lock()
@@ -164,6 +175,7 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*prof
 		p.mu.Unlock()
 		p.gate.SetMaxQueued(cfg.Pause.MaxQueued)
 		p.setRate(cfg.RateLimit.RPS, cfg.RateLimit.Burst)
+		p.sched.SetCeiling(cfg.RateLimit.RPS)
 		list = append(list, p)
 		for _, m := range pc.Match {
 			if _, dup := match[m]; !dup {
