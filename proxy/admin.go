@@ -21,6 +21,13 @@ type ProfileStatus struct {
 	PausedSince     *time.Time `json:"paused_since"`
 	LastReload      time.Time  `json:"last_reload"`
 	LastReloadError string     `json:"last_reload_error"`
+	// Rate limits (docs/design.md#the-rate-limit-scheduler, ratemetrics.go): the end of the current hold
+	// (null when not held) and its rate_limit_reason, the learned pace in
+	// calls/s (null when unpaced), and the calls waiting for either.
+	RateLimitedUntil *time.Time `json:"rate_limited_until"`
+	RateLimitReason  string     `json:"rate_limit_reason,omitempty"`
+	Pace             *float64   `json:"pace"`
+	RateWaiting      int        `json:"rate_waiting"`
 }
 
 // Status is the body of GET /-/status.
@@ -98,6 +105,7 @@ func (s *Server) profileStatus(p *profile) ProfileStatus {
 		t := gs.PausedSince.UTC()
 		ps.PausedSince = &t
 	}
+	rateStatus(p, &ps)
 	return ps
 }
 

@@ -37,7 +37,10 @@ type call struct {
 	waitedForToken bool
 	tokenWait      time.Duration // time spent waiting for a token so far
 	waitedForRate  bool
-	replayed       bool // sent after waiting for a token
+	rateWait       time.Duration // time spent waiting for the rate-limit scheduler
+	scheduled      bool          // a send granted by the scheduler is out (ratelimit.go)
+	last429        *gate.Answer  // the call's latest 429 or 529
+	replayed       bool          // sent after waiting for a token
 	lastToken      string
 	upstreamHost   string // where the last send went
 	last401        *gate.Answer
@@ -164,7 +167,18 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return nil, err
 		}
+		if err := s.schedule(ctx, c); err != nil {
+			c.report(t, gate.Unknown, nil)
+			if errors.Is(err, errRateLimitGaveUp) {
+				c.outcome = err.Error()
+				ans := c.rateLimitAnswer()
+				c.status = ans.Status
+				return responseOf(ans, req), nil
+			}
+			return nil, err
+		}
 		if err := s.pace(ctx, c); err != nil {
+			c.sent(false)
 			c.report(t, gate.Unknown, nil)
 			return nil, err
 		}
@@ -182,6 +196,7 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := s.send(req, c, rt, t.Token)
 		if err != nil {
+			c.sent(false)
 			c.report(t, gate.Unknown, nil)
 			if d, ok := s.retryWait(c, req, 0, ""); ok && sleep(ctx, d) == nil {
 				continue
@@ -190,6 +205,7 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if resp.StatusCode == http.StatusUnauthorized && !c.oauth {
 			ans, long, err := peekAnswer(resp)
+			c.sent(err == nil)
 			if err != nil {
 				c.report(t, gate.Unknown, nil)
 				return nil, err
@@ -206,10 +222,25 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 				resp = long
 			}
 		}
+		limited := rewrite.IsRateLimited(resp.StatusCode)
+		if limited && rt.cfg.Retry.RateLimited {
+			// The profile's hold, not a sleep of this call's own, makes
+			// it (and every other call of the profile) wait.
+			resp, err = s.holdProfile(c, req, resp)
+			c.sent(false)
+			if err != nil {
+				c.report(t, gate.Unknown, nil)
+				return nil, err
+			}
+		}
+		c.sent(!limited)
 		if d, ok := s.retryWait(c, req, resp.StatusCode, resp.Header.Get("Retry-After")); ok {
 			// Rate limits and 5xx say nothing about the token.
 			c.report(t, gate.Unknown, nil)
 			discard(resp)
+			if limited && rt.cfg.Retry.RateLimited {
+				continue
+			}
 			if err := sleep(ctx, d); err != nil {
 				return nil, err
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
+	"github.com/notion-proxy/notion-proxy/proxy/schedule"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -18,6 +19,8 @@ import (
 type profile struct {
 	name       string
 	gate       *gate.Gate
+	sched      *schedule.Scheduler          // rate-limit holds and pace (ratelimit.go)
+	last429    atomic.Pointer[gate.Answer]  // the answer of the profile's latest hold
 	limiter    atomic.Pointer[rate.Limiter] // nil: no pacing
 	refreshing atomic.Bool                  // a token refresher runs
 	lastPrint  atomic.Pointer[[2]string]    // token, fingerprint: the last one logged
@@ -94,6 +97,7 @@ func (p *profile) setRate(rps float64, burst int) {
 // reloads by name, so a reload never drops a waiting call.
 type profiles struct {
 	now    func() time.Time
+	clock  schedule.Clock
 	notify func(name string, ev gate.Event)
 
 	mu     sync.RWMutex
@@ -103,7 +107,7 @@ type profiles struct {
 }
 
 func newProfiles(now func() time.Time, notify func(string, gate.Event)) *profiles {
-	return &profiles{now: now, notify: notify, byName: make(map[string]*profile)}
+	return &profiles{now: now, clock: schedule.SystemClock{}, notify: notify, byName: make(map[string]*profile)}
 }
 
 // sel returns the profile that a call presenting creds belongs to: the
@@ -151,8 +155,15 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*prof
 		p := ps.byName[pc.Name]
 		if p == nil {
 			name := pc.Name
-			p = &profile{name: name}
-			p.gate = gate.New(tokens[name], cfg.Pause.MaxQueued, ps.now, func(ev gate.Event) { ps.notify(name, ev) })
+			p = &profile{name: name, sched: schedule.New(ps.clock, schedule.DefaultMaxInflight)}
+			p.gate = gate.New(tokens[name], cfg.Pause.MaxQueued, ps.now, func(ev gate.Event) {
+				if ev.Kind == gate.Paused {
+					// The calls a new token releases come back as one
+					// crowd: let them in through slow start.
+					p.sched.Restart()
+				}
+				ps.notify(name, ev)
+			})
 			ps.byName[name] = p
 		}
 		p.mu.Lock()
@@ -160,6 +171,7 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*prof
 		p.mu.Unlock()
 		p.gate.SetMaxQueued(cfg.Pause.MaxQueued)
 		p.setRate(cfg.RateLimit.RPS, cfg.RateLimit.Burst)
+		p.sched.SetCeiling(cfg.RateLimit.RPS)
 		list = append(list, p)
 		for _, m := range pc.Match {
 			if _, dup := match[m]; !dup {

@@ -272,6 +272,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveNotion(w, r)
 	case isAdmin:
 		s.serveAdmin(w, r)
+	case !strings.HasPrefix(r.URL.Path, "/v1/"):
+		// Notion's API is all under /v1/. Anything else sent to the base URL
+		// is a mistake or a browser's own request (GET /favicon.ico when a
+		// person opens a proxy URL): forwarded, it would carry the token,
+		// and a 401 for it could pause the profile.
+		writeNotionError(w, http.StatusNotFound, codeNotFound,
+			"notion-proxy forwards Notion API paths (/v1/...) only, not "+r.URL.Path)
 	default:
 		s.serveNotion(w, r)
 	}
@@ -305,6 +312,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.bg.cancel()
 	for _, p := range s.profiles.all() {
 		p.gate.Close(gate.ErrClosed)
+		closeScheduler(p, gate.ErrClosed)
 	}
 	s.closeParking(ctx)
 	err := s.ways.httpSrv.Shutdown(ctx)
@@ -371,6 +379,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		// (another workspace, perhaps): they get their 401 now.
 		waiting := p.gate.Status().Waiting
 		p.gate.Close(gate.ErrProfileRemoved)
+		closeScheduler(p, gate.ErrProfileRemoved)
 		s.log.Warn().Str("profile", p.name).Int("waiting", waiting).
 			Msg("profile removed from the config: its waiting calls get their 401")
 	}

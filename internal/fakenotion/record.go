@@ -17,7 +17,8 @@ const (
 	OutcomeInvalidToken = "invalid_token"
 	// OutcomeMissingVersion: no Notion-Version header; answered 400.
 	OutcomeMissingVersion = "missing_version"
-	// OutcomeInjected: answered by FailNext.
+	// OutcomeInjected: answered by FailNext. (OutcomeRateLimited, for
+	// calls over SetLimit's limit, is in limit.go.)
 	OutcomeInjected = "injected"
 	// OutcomeDropped: the connection was closed by DropNext, no answer.
 	OutcomeDropped = "dropped"
@@ -129,6 +130,7 @@ func (s *Server) Reset() {
 	s.hits = map[string]int{}
 	s.refreshes = 0
 	s.failN, s.dropN, s.cdnN, s.redirN, s.scriptN = 0, 0, 0, 0, 0
+	s.limited = 0
 	s.delay = 0
 }
 

@@ -81,7 +81,9 @@ type errorBody struct {
 	Code      string `json:"code"`
 	Message   string `json:"message"`
 	RequestID string `json:"request_id"`
-	Echo      any    `json:"echo,omitempty"`
+	// AdditionalData carries e.g. a 429's rate_limit_reason.
+	AdditionalData map[string]any `json:"additional_data,omitempty"`
+	Echo           any            `json:"echo,omitempty"`
 }
 
 // echoInfo is the X-Fake-Echo debugging block.

@@ -3,7 +3,8 @@
 // object, x-notion-request-id, Retry-After) over real TLS on loopback, keeps
 // its own record of every request it received and every write it applied,
 // and can be told to reject tokens, fail, drop connections, answer like the
-// CDN in front of Notion, redirect, or answer slowly.
+// CDN in front of Notion, redirect, answer slowly, or enforce a rate limit
+// (a token bucket or a per-window budget, answering Notion's 429).
 //
 // Tests read results from the fake's record (Requests, Applied, Hits), never
 // from the code under test.
@@ -66,6 +67,8 @@ type Server struct {
 	oauth      *oauthConfig
 	world      *world
 	clients    []*http.Client
+	limit      *limiter // SetLimit's; nil: none
+	limited    int      // calls answered 429 by the limit
 }
 
 // Start starts a fake on 127.0.0.1 (a free port) with TLS from a CA generated
@@ -383,6 +386,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if isOAuth {
 		s.serveOAuth(c)
+		return
+	}
+	if retryAfter, ok := s.overLimit(token, time.Now()); !ok {
+		c.rateLimited(retryAfter, s.limitReason())
 		return
 	}
 	s.serveAPI(c)

@@ -108,6 +108,11 @@ type Profile struct {
 	// that select this profile.
 	Match []string
 
+	// Workspace labels the Notion workspace the profile's integration
+	// belongs to ("" = none): a 429 naming the workspace limit holds every
+	// profile with the same label (docs/design.md#the-rate-limit-scheduler).
+	Workspace string
+
 	// Line is the line of the profile in the file, for messages.
 	Line int
 }
