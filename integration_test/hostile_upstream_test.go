@@ -99,6 +99,22 @@ func TestHostileUpstreams(t *testing.T) {
 			},
 		},
 		{
+			name: "a 2 MiB 429 forever still holds and is bounded, and the last one reaches the program whole",
+			inject: func() {
+				fake.AnswerNext(forever, fakenotion.Scripted{Status: 429, Body: big, RequestID: true,
+					Header: http.Header{"Content-Type": {"application/json"}, "Retry-After": {"0"}}})
+			},
+			method: "GET", path: "/v1/users/me",
+			check: func(t *testing.T, r reply, sends []fakenotion.Request, _ map[string]any) {
+				if r.err != nil || r.code != 429 || !bytes.Equal(r.body, big) {
+					t.Errorf("the program got %v with %d bytes, want the 429 whole (%d bytes)", r.err, len(r.body), len(big))
+				}
+				if n := len(sends); n < 2 || n > 4 {
+					t.Errorf("the fake saw %d sends, want 3 (back-off within max_wait %s)", n, hostileUpstreamMaxWait)
+				}
+			},
+		},
+		{
 			// A POST, so that no client resends it on its own.
 			name: "a 200 cut mid-body is logged and counted as what the program got",
 			inject: func() {
@@ -123,6 +139,17 @@ func TestHostileUpstreams(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake.Reset()
+			// A case's 429s hold the whole profile for a while after it
+			// (the scheduler's hold): the next case starts after it.
+			eventually(t, 15*time.Second, "the previous case's rate-limit hold to end", func() bool {
+				until := p.rateStatus(t).heldUntil("default")
+				return until == nil || time.Now().After(*until)
+			})
+			// and after one accepted call, which ends the scheduler's run
+			// of back-offs: each case starts from a profile in good standing.
+			if code, body, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil); code != 200 {
+				t.Fatalf("the call between cases got %d %s", code, body)
+			}
 			tc.inject()
 			defer fake.Reset()
 			id := fmt.Sprintf("hostile-upstream-%d", i)
