@@ -141,7 +141,7 @@ func TestHostileUpstreams(t *testing.T) {
 			fake.Reset()
 			// A case's 429s hold the whole profile for a while after it
 			// (the scheduler's hold): the next case starts after it.
-			eventually(t, 15*time.Second, "the previous case's rate-limit hold to end", func() bool {
+			testwait.Until(t, 15*time.Second, "the previous case's rate-limit hold to end", func() bool {
 				until := p.rateStatus(t).heldUntil("default")
 				return until == nil || time.Now().After(*until)
 			})
