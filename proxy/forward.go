@@ -184,10 +184,12 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		rt, err := s.sendConfig(c, t)
 		if errors.Is(err, errTokenChanged) {
+			c.sent(false) // nothing was sent: hand the scheduler's grant back
 			c.report(t, gate.Unknown, nil)
 			continue // a reload changed the token since t: take the new one
 		}
 		if err != nil {
+			c.sent(false)
 			c.report(t, gate.Unknown, nil)
 			return s.gaveUpAnswer(req, c, err), nil
 		}
