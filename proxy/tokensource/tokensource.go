@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/notion-proxy/notion-proxy/internal/capped"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
@@ -88,9 +89,9 @@ func Resolve(p config.Profile, getenv func(string) string) (tok string, ok bool,
 func RunCommand(ctx context.Context, argv []string) (tok, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	var out, errOut bytes.Buffer
+	out, errOut := capped.New(64<<10), capped.New(8<<10)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = &limitedBuffer{&out, 64 << 10}, &limitedBuffer{&errOut, 8 << 10}
+	cmd.Stdout, cmd.Stderr = out, errOut
 	err = cmd.Run()
 	stderr = strings.TrimSpace(errOut.String())
 	if err != nil {
@@ -101,19 +102,6 @@ func RunCommand(ctx context.Context, argv []string) (tok, stderr string, err err
 		return "", stderr, fmt.Errorf("token_command %s printed no single token: its output %s", argv[0], problem)
 	}
 	return tok, stderr, nil
-}
-
-// limitedBuffer keeps at most n bytes and discards the rest.
-type limitedBuffer struct {
-	buf *bytes.Buffer
-	n   int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.n - l.buf.Len(); room > 0 {
-		l.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
 }
 
 // OAuthTokens is the part of Notion's POST /v1/oauth/token answer the
