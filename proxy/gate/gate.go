@@ -72,6 +72,7 @@ const (
 	gateProbing
 )
 
+// String names the state as the comment at the top does.
 func (s gateState) String() string {
 	switch s {
 	case gateOpen:
@@ -145,9 +146,12 @@ type Event struct {
 
 // Errors a call's wait ends with (Join, Place.WaitLimit, Place.Poll).
 var (
-	ErrQueueFull    = errors.New("too many calls waiting for a token")
+	// ErrQueueFull: pause.max_queued calls already wait.
+	ErrQueueFull = errors.New("too many calls waiting for a token")
+	// ErrPauseTimeout: the call waited its whole pause.timeout.
 	ErrPauseTimeout = errors.New("gave up waiting for a new token")
-	ErrClosed       = errors.New("proxy is shutting down")
+	// ErrClosed: the proxy is shutting down (Close at shutdown).
+	ErrClosed = errors.New("proxy is shutting down")
 	// ErrProfileRemoved: a reload removed the call's profile.
 	ErrProfileRemoved = errors.New("profile removed from the config")
 )
