@@ -74,12 +74,9 @@ func (s *Server) serveNotion(w http.ResponseWriter, r *http.Request) {
 	// Wait for the gate here rather than inside the reverse proxy: a call
 	// that waits minutes for a token then holds no outgoing copy of itself,
 	// and its connection can be parked outside net/http (park.go).
-	t, place, err := s.join(c)
-	if place != nil {
-		if s.park(w, r, c, place) {
-			return // the parked call is finished by resume
-		}
-		t, err = s.wait(r.Context(), c, place)
+	t, parked, err := s.acquire(r.Context(), c, func(place *gate.Place) bool { return s.park(w, r, c, place) })
+	if parked {
+		return // the parked call is finished by resume
 	}
 	s.forward(w, r, c, t, err)
 }
@@ -159,7 +156,7 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		if c.hasPending {
 			c.hasPending = false
 		} else {
-			t, err = s.acquire(ctx, c)
+			t, _, err = s.acquire(ctx, c, nil)
 		}
 		if err != nil {
 			if gate.GaveUp(err) {
@@ -256,23 +253,26 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// acquire waits for the profile's gate: join, then wait if the call must.
-func (s *Server) acquire(ctx context.Context, c *call) (gate.Ticket, error) {
-	t, place, err := s.join(c)
-	if place == nil {
-		return t, err
-	}
-	return s.wait(ctx, c, place)
-}
-
-// join asks the profile's gate for a ticket (Gate.Join). Notion's OAuth
-// endpoints carry the program's own Basic credentials: they are never
-// paused and never given a profile token.
-func (s *Server) join(c *call) (gate.Ticket, *gate.Place, error) {
+// acquire is the one way a call gets its ticket from its profile's gate
+// (docs/design.md#waiting-for-a-ticket): at once, or after waiting at its
+// place in the queue. When the call must wait and park is not nil, park
+// may take the wait over (a parked call, park.go): acquire then reports
+// parked, with no ticket. Notion's OAuth endpoints carry the program's own
+// Basic credentials: they are never paused and never given a profile
+// token.
+func (s *Server) acquire(ctx context.Context, c *call, park func(*gate.Place) bool) (t gate.Ticket, parked bool, err error) {
 	if c.oauth {
-		return gate.Ticket{}, nil, nil
+		return gate.Ticket{}, false, nil
 	}
-	return c.profile.gate.Join(c.seq)
+	t, place, err := c.profile.gate.Join(c.seq)
+	if place == nil {
+		return t, false, err
+	}
+	if park != nil && park(place) {
+		return gate.Ticket{}, true, nil
+	}
+	t, err = s.wait(ctx, c, place)
+	return t, false, err
 }
 
 // wait waits at place for the call's ticket.
