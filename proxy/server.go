@@ -41,7 +41,7 @@ type Options struct {
 	Getenv func(string) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// LogWriter reports on the writer behind Logger (a *BatchWriter) for
+	// LogWriter reports on the writer behind Logger (a *logbatch.Writer) for
 	// /metrics and /-/healthz; nil: nothing to report.
 	LogWriter LogWriterHealth
 }

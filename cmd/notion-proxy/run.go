@@ -17,6 +17,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/proxy"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/localca"
+	"github.com/notion-proxy/notion-proxy/proxy/logbatch"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -53,7 +54,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return errors.Join(problems...)
 	}
 	// Log lines are batched: under load, one write for many calls' lines.
-	out := proxy.NewBatchWriter(stderr)
+	out := logbatch.New(stderr)
 	defer out.Close()
 	logger, err := proxy.NewLogger(out, cfg.Log)
 	if err != nil {
