@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
+	"github.com/notion-proxy/notion-proxy/proxy/reqbody"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -28,7 +29,7 @@ type call struct {
 	start   time.Time
 	rt      *runtimeConfig // the config the call was admitted under (its body limit); sends use the current one
 	profile *profile
-	body    *body
+	body    *reqbody.Body
 	oauth   bool
 
 	attempts       int
@@ -99,7 +100,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*call, *http.Req
 	}
 	b, err := readRequestBody(w, r, rt.cfg.MaxBodyBytes)
 	switch {
-	case errors.Is(err, errBodyTooLarge):
+	case errors.Is(err, reqbody.ErrTooLarge):
 		return refuse(http.StatusRequestEntityTooLarge, outcomeBodyTooLarge, codeBodyTooLarge,
 			fmt.Sprintf("request body is over max_body_bytes (%d)", rt.cfg.MaxBodyBytes))
 	case errors.Is(err, os.ErrDeadlineExceeded):
