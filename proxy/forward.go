@@ -134,6 +134,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t gate
 		// ticket back, or a probe's would be held forever.
 		c.report(c.pending, gate.Unknown, nil)
 	}
+	c.sent(false) // a scheduler's grant never outlives its call
 }
 
 // rewriteOut points the outgoing request at the current upstream. Each
@@ -181,14 +182,16 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		rt, err := s.sendConfig(c, t)
-		if errors.Is(err, errTokenChanged) {
-			c.sent(false) // nothing was sent: hand the scheduler's grant back
+		if err != nil {
+			// Nothing is sent: hand back the scheduler's grant and the
+			// gate's ticket.
+			c.sent(false)
 			c.report(t, gate.Unknown, nil)
+		}
+		if errors.Is(err, errTokenChanged) {
 			continue // a reload changed the token since t: take the new one
 		}
 		if err != nil {
-			c.sent(false)
-			c.report(t, gate.Unknown, nil)
 			return s.gaveUpAnswer(req, c, err), nil
 		}
 		if t.Waited() || c.last401 != nil {
