@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// The rules of SPEC §11 one by one, with Go clients sending exactly the
+// The browser rules (docs/design.md#browsers) one by one, with Go clients sending exactly the
 // headers a browser would; browser_chromium_test.go shows them holding
 // in a real browser.
 

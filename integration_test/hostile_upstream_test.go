@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // Hostile upstreams (issue 15): answers no real Notion should give, but a
@@ -140,7 +141,7 @@ func TestHostileUpstreams(t *testing.T) {
 			fake.Reset()
 			// A case's 429s hold the whole profile for a while after it
 			// (the scheduler's hold): the next case starts after it.
-			eventually(t, 15*time.Second, "the previous case's rate-limit hold to end", func() bool {
+			testwait.Until(t, 15*time.Second, "the previous case's rate-limit hold to end", func() bool {
 				until := p.rateStatus(t).heldUntil("default")
 				return until == nil || time.Now().After(*until)
 			})
@@ -162,7 +163,7 @@ func TestHostileUpstreams(t *testing.T) {
 			r := send(ctx, p.baseClient(), tc.method, p.baseURL()+tc.path, body, callHeader(id))
 			fake.FailNext(0, 0, "")
 			var line map[string]any
-			eventually(t, 5*time.Second, "the call's log line", func() bool {
+			testwait.Until(t, 5*time.Second, "the call's log line", func() bool {
 				lines := callLines(p)
 				if len(lines) > before {
 					line = lines[len(lines)-1]

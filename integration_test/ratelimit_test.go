@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
-// Tests of SPEC §13: a 429 holds the whole profile (and its workspace),
+// Tests of the rate-limit scheduler (docs/design.md#the-rate-limit-scheduler): a 429 holds the whole profile (and its workspace),
 // and calls released at once go out through the scheduler, not as a herd.
 // Results are read from the fake's record; no wall-clock ratio is
 // asserted (the benchmark measures those).
@@ -88,7 +89,7 @@ func TestRateLimitHoldsEveryProfileOfTheWorkspace(t *testing.T) {
 	}
 	get("alpha-key", "alpha-2")
 	var st rateStatus
-	eventually(t, 10*time.Second, "alpha held by the workspace 429", func() bool {
+	testwait.Until(t, 10*time.Second, "alpha held by the workspace 429", func() bool {
 		st = p.rateStatus(t)
 		return st.heldUntil("alpha") != nil
 	})

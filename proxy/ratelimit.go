@@ -5,11 +5,12 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Wiring of the per-profile rate-limit scheduler (package schedule, SPEC
-// §13) into a call's round trip: every send of a profile's call is
+// Wiring of the per-profile rate-limit scheduler (package schedule,
+// docs/design.md#the-rate-limit-scheduler) into a call's round trip: every send of a profile's call is
 // granted by the profile's scheduler, and told back how it went; a 429 or
 // 529 holds the profile (and, when its rate_limit_reason names the
 // workspace, every profile with the same workspace label) instead of
@@ -67,7 +68,7 @@ func (s *Server) holdProfile(c *call, req *http.Request, resp *http.Response) (*
 	var body []byte
 	if ans != nil {
 		c.last429, body = ans, ans.Body
-		resp = ans.response(req)
+		resp = responseOf(ans, req)
 	} else {
 		resp = long
 	}
@@ -100,7 +101,7 @@ func (s *Server) holdProfile(c *call, req *http.Request, resp *http.Response) (*
 
 // rateLimitAnswer is what a call that gives up waiting for a hold gets:
 // its own last 429, else the one that held its profile.
-func (c *call) rateLimitAnswer() *Answer {
+func (c *call) rateLimitAnswer() *gate.Answer {
 	if c.last429 != nil {
 		return c.last429
 	}

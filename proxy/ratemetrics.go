@@ -8,7 +8,7 @@ import (
 )
 
 // rateCollector reports the rate-limit schedulers' state at scrape time
-// (SPEC §13): 429s and 529s by reason, time held, the pace, waiting calls.
+// (docs/design.md#the-rate-limit-scheduler): 429s and 529s by reason, time held, the pace, waiting calls.
 type rateCollector struct {
 	ps                                  *profiles
 	limited, held, pace, waiting, holds *prometheus.Desc

@@ -14,10 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
-// The herd section (SPEC §13): N callers × M calls against a fake that
+// The herd section (docs/design.md#the-rate-limit-scheduler): N callers × M calls against a fake that
 // enforces a rate limit, through notion-proxy with no rate_limit (the
 // scheduler learns the limit), with rate_limit set to the limit, and
 // through a baseline binary (-herd-baseline, e.g. a build from before the
@@ -65,7 +65,7 @@ type herdResult struct {
 func herd(o options, e *env, fake *fakenotion.Server) error {
 	calls := o.herdCallers * o.herdCalls
 	fmt.Printf("## Herd: %d callers × %d calls against a rate-limited fake\n\n", o.herdCallers, o.herdCalls)
-	fmt.Printf("Every caller sends GET /v1/users/me in base-URL mode, its next call as soon as the last is answered; retry.max_wait 120s. Targets (SPEC §13, no rate_limit): ≤ 1.10× the limit's own time, ≤ 2 %% of calls answered 429, none failed.\n\n")
+	fmt.Printf("Every caller sends GET /v1/users/me in base-URL mode, its next call as soon as the last is answered; retry.max_wait 120s. Targets (no rate_limit): ≤ 1.10× the limit's own time, ≤ 2 %% of calls answered 429, none failed.\n\n")
 	fmt.Printf("| limit at the fake | subject | total | limit's own time | × own | 429s at the fake | 429s / calls | failed | targets |\n")
 	fmt.Printf("|---|---|--:|--:|--:|--:|--:|--:|---|\n")
 	type subj struct {

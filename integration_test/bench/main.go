@@ -15,7 +15,7 @@
 //   - reload cost: the config rewritten 1,000 times in a burst;
 //   - herd (-run herd, not run by default): callers against a fake that
 //     enforces a rate limit (token bucket, window budget), total time
-//     against the limit's own time and 429s at the fake (SPEC §13).
+//     against the limit's own time and 429s at the fake (docs/design.md#the-rate-limit-scheduler).
 //
 // Every proxy under test runs as its own process (the real built binaries,
 // and mitmdump), so its CPU time is read from /proc/<pid>/stat; the callers
@@ -42,7 +42,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 // options are the command-line flags.

@@ -259,7 +259,7 @@ func (d *profileDecoder) match(pr pair, idx *profileIndex) error {
 }
 
 // workspace decodes the workspace label: profiles that declare the same
-// label share Notion's per-workspace rate limit (SPEC §13).
+// label share Notion's per-workspace rate limit (docs/design.md#the-rate-limit-scheduler).
 func (d *profileDecoder) workspace(pr pair) error {
 	p, label := d.p, d.label()
 	v, err := p.str(pr, label+"workspace")

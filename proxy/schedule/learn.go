@@ -61,7 +61,7 @@ func (s *Scheduler) endHold() {
 	}
 }
 
-// learnWindow ends a hold that waited for a window's end (SPEC §13: a
+// learnWindow ends a hold that waited for a window's end (docs/design.md#the-rate-limit-scheduler: a
 // budget per window, spendable in a burst): the budget is what Notion
 // accepted in the window the 429 ended, the window runs from its start to
 // the end of the hold. It reports false, learning nothing, when no call

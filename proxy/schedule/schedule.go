@@ -1,5 +1,5 @@
 // Package schedule keeps every call of one profile under Notion's rate
-// limits (SPEC §13): one scheduler per profile decides when each call may
+// limits (docs/design.md#the-rate-limit-scheduler): one scheduler per profile decides when each call may
 // be sent. It is a state machine with a clock seam and no sockets; package
 // proxy owns the calls and tells it what Notion answered.
 //
@@ -314,7 +314,7 @@ func (s *Scheduler) Hold(d time.Duration, status int, reason string) time.Time {
 }
 
 // HoldFor holds the profile because another profile of its workspace was
-// held (SPEC §13): like Hold, without counting a 429 of this profile's own.
+// held (docs/design.md#the-rate-limit-scheduler): like Hold, without counting a 429 of this profile's own.
 func (s *Scheduler) HoldFor(d time.Duration, reason string) time.Time {
 	s.free.Store(false)
 	s.mu.Lock()

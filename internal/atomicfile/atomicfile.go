@@ -1,4 +1,6 @@
-package proxy
+// Package atomicfile writes files so that readers never see one half
+// written: the config, token files and the local CA are written this way.
+package atomicfile
 
 import (
 	"errors"
@@ -8,9 +10,9 @@ import (
 	"path/filepath"
 )
 
-// WriteFileAtomic writes data to a temporary file beside path, syncs it and
+// Write writes data to a temporary file beside path, syncs it and
 // renames it over path, so readers never see a half-written file.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+func Write(path string, data []byte, perm os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
@@ -35,12 +37,12 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return os.Rename(name, path)
 }
 
-// EditFile rewrites the file at path with edit's result, atomically
-// (WriteFileAtomic) and keeping the file's mode; a missing file is edited
+// Edit rewrites the file at path with edit's result, atomically
+// (Write) and keeping the file's mode; a missing file is edited
 // from missing's bytes and created with mode 0600. It is how the config is
 // changed by `token set` and by an OAuth refresh: comments and layout are
 // edit's to keep.
-func EditFile(path string, missing []byte, edit func([]byte) ([]byte, error)) error {
+func Edit(path string, missing []byte, edit func([]byte) ([]byte, error)) error {
 	data, err := os.ReadFile(path)
 	mode := fs.FileMode(0o600)
 	switch {
@@ -57,7 +59,7 @@ func EditFile(path string, missing []byte, edit func([]byte) ([]byte, error)) er
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(path, out, mode); err != nil {
+	if err := Write(path, out, mode); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

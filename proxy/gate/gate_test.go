@@ -1,4 +1,4 @@
-package proxy
+package gate
 
 import (
 	"context"
@@ -7,35 +7,53 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 func newTestGate(token string, maxQueued int) (*Gate, *eventLog) {
 	ev := &eventLog{}
-	return NewGate(token, maxQueued, time.Now, ev.add), ev
+	return New(token, maxQueued, time.Now, ev.add), ev
 }
 
 type eventLog struct {
 	mu  sync.Mutex
-	evs []GateEvent
+	evs []Event
 }
 
-func (l *eventLog) add(ev GateEvent) {
+func (l *eventLog) add(ev Event) {
 	l.mu.Lock()
 	l.evs = append(l.evs, ev)
 	l.mu.Unlock()
 }
 
-func (l *eventLog) list() []GateEvent {
+func (l *eventLog) list() []Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]GateEvent(nil), l.evs...)
+	return append([]Event(nil), l.evs...)
 }
 
-// acquireAsync starts an Acquire and returns a channel with its result.
+// acquire joins g's queue and, when the call must wait, waits there at
+// most maxWait: a call's whole way through the gate.
+func acquire(g *Gate, ctx context.Context, seq uint64, maxWait time.Duration) (Ticket, error) {
+	t, place, err := g.Join(seq)
+	if place == nil {
+		return t, err
+	}
+	return waitAt(place, ctx, maxWait)
+}
+
+// waitAt waits at place for at most maxWait.
+func waitAt(place *Place, ctx context.Context, maxWait time.Duration) (Ticket, error) {
+	deadline := time.Now().Add(maxWait)
+	return place.WaitLimit(ctx, func() (time.Duration, <-chan struct{}) { return time.Until(deadline), nil })
+}
+
+// acquireAsync starts an acquire and returns a channel with its result.
 func acquireAsync(g *Gate, ctx context.Context, seq uint64, wait time.Duration) <-chan acquired {
 	ch := make(chan acquired, 1)
 	go func() {
-		t, err := g.Acquire(ctx, seq, wait)
+		t, err := acquire(g, ctx, seq, wait)
 		ch <- acquired{t, err}
 	}()
 	return ch
@@ -44,17 +62,6 @@ func acquireAsync(g *Gate, ctx context.Context, seq uint64, wait time.Duration) 
 type acquired struct {
 	t   Ticket
 	err error
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func recv(t *testing.T, ch <-chan acquired) acquired {
@@ -79,7 +86,7 @@ func notReady(t *testing.T, ch <-chan acquired) {
 
 func TestGateOpenGrantsCurrentTokenAtOnce(t *testing.T) {
 	g, _ := newTestGate("tok1", 10)
-	tk, err := g.Acquire(context.Background(), 1, time.Second)
+	tk, err := acquire(g, context.Background(), 1, time.Second)
 	if err != nil || tk.Token != "tok1" || tk.waited {
 		t.Fatalf("got %+v, %v", tk, err)
 	}
@@ -88,7 +95,7 @@ func TestGateOpenGrantsCurrentTokenAtOnce(t *testing.T) {
 func TestGateRejectionPausesAndProbeReleasesInOrder(t *testing.T) {
 	g, evs := newTestGate("tok1", 100)
 	ctx := context.Background()
-	first, _ := g.Acquire(ctx, 1, time.Minute)
+	first, _ := acquire(g, ctx, 1, time.Minute)
 	g.Report(first, Rejected, &Answer{Status: 401})
 	if st := g.Status(); st.State != "paused" {
 		t.Fatalf("state after rejection = %s, want paused", st.State)
@@ -98,7 +105,7 @@ func TestGateRejectionPausesAndProbeReleasesInOrder(t *testing.T) {
 	for _, seq := range []uint64{3, 1, 5, 2, 4} {
 		chans[seq] = acquireAsync(g, ctx, seq, time.Minute)
 		s := seq
-		waitFor(t, "call to queue", func() bool { return g.Status().Waiting == len(chans) && s > 0 })
+		testwait.Until(t, 5*time.Second, "call to queue", func() bool { return g.Status().Waiting == len(chans) && s > 0 })
 	}
 	for _, ch := range chans {
 		notReady(t, ch)
@@ -119,7 +126,7 @@ func TestGateRejectionPausesAndProbeReleasesInOrder(t *testing.T) {
 		}
 	}
 	got := evs.list()
-	if len(got) != 2 || !got[0].Paused || got[0].Token != "tok1" || !got[1].Resumed || got[1].Replayed != 5 {
+	if len(got) != 2 || got[0].Kind != Paused || got[0].Token != "tok1" || got[1].Kind != Resumed || got[1].Replayed != 5 {
 		t.Fatalf("events = %+v", got)
 	}
 	if st := g.Status(); st.State != "ok" || st.Waiting != 0 {
@@ -130,11 +137,11 @@ func TestGateRejectionPausesAndProbeReleasesInOrder(t *testing.T) {
 func TestGateNewTokenRejectedTooStaysPaused(t *testing.T) {
 	g, evs := newTestGate("tok1", 100)
 	ctx := context.Background()
-	tk, _ := g.Acquire(ctx, 1, time.Minute)
+	tk, _ := acquire(g, ctx, 1, time.Minute)
 	g.Report(tk, Rejected, nil)
 	a := acquireAsync(g, ctx, 1, time.Minute)
 	b := acquireAsync(g, ctx, 2, time.Minute)
-	waitFor(t, "two waiting", func() bool { return g.Status().Waiting == 2 })
+	testwait.Until(t, 5*time.Second, "two waiting", func() bool { return g.Status().Waiting == 2 })
 	g.SetToken("tok2")
 	probe := recv(t, a)
 	g.Report(probe.t, Rejected, nil)
@@ -144,7 +151,7 @@ func TestGateNewTokenRejectedTooStaysPaused(t *testing.T) {
 	}
 	// The rejected probe goes back to the queue, still the oldest.
 	a = acquireAsync(g, ctx, 1, time.Minute)
-	waitFor(t, "probe requeued", func() bool { return g.Status().Waiting == 2 })
+	testwait.Until(t, 5*time.Second, "probe requeued", func() bool { return g.Status().Waiting == 2 })
 	g.SetToken("tok3")
 	probe = recv(t, a)
 	if probe.t.Token != "tok3" {
@@ -161,13 +168,13 @@ func TestGateNewTokenRejectedTooStaysPaused(t *testing.T) {
 
 func TestGateStaleRejectionDoesNotPause(t *testing.T) {
 	g, evs := newTestGate("tok1", 10)
-	tk, _ := g.Acquire(context.Background(), 1, time.Minute)
+	tk, _ := acquire(g, context.Background(), 1, time.Minute)
 	g.SetToken("tok2") // swapped while the call was in flight
 	g.Report(tk, Rejected, nil)
 	if st := g.Status(); st.State != "ok" {
 		t.Fatalf("state %s after a stale rejection", st.State)
 	}
-	again, err := g.Acquire(context.Background(), 1, time.Minute)
+	again, err := acquire(g, context.Background(), 1, time.Minute)
 	if err != nil || again.Token != "tok2" || again.waited {
 		t.Fatalf("replay got %+v %v, want tok2 at once", again, err)
 	}
@@ -178,12 +185,12 @@ func TestGateStaleRejectionDoesNotPause(t *testing.T) {
 
 func TestGateWritingTheRejectedTokenBackKeepsPaused(t *testing.T) {
 	g, _ := newTestGate("tok1", 10)
-	tk, _ := g.Acquire(context.Background(), 1, time.Minute)
+	tk, _ := acquire(g, context.Background(), 1, time.Minute)
 	g.Report(tk, Rejected, nil)
 	g.SetToken("tok2")
 	g.SetToken("tok1")
 	a := acquireAsync(g, context.Background(), 2, time.Minute)
-	waitFor(t, "queued", func() bool { return g.Status().Waiting == 1 })
+	testwait.Until(t, 5*time.Second, "queued", func() bool { return g.Status().Waiting == 1 })
 	notReady(t, a)
 }
 
@@ -191,7 +198,7 @@ func TestGateGivingUp(t *testing.T) {
 	t.Run("a waiting call times out with ErrPauseTimeout", func(t *testing.T) {
 		g, _ := newTestGate("tok1", 10)
 		g.Revoke(nil)
-		_, err := g.Acquire(context.Background(), 1, 20*time.Millisecond)
+		_, err := acquire(g, context.Background(), 1, 20*time.Millisecond)
 		if !errors.Is(err, ErrPauseTimeout) {
 			t.Fatalf("err %v", err)
 		}
@@ -204,7 +211,7 @@ func TestGateGivingUp(t *testing.T) {
 		g.Revoke(nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		a := acquireAsync(g, ctx, 1, time.Minute)
-		waitFor(t, "queued", func() bool { return g.Status().Waiting == 1 })
+		testwait.Until(t, 5*time.Second, "queued", func() bool { return g.Status().Waiting == 1 })
 		cancel()
 		if got := recv(t, a); !errors.Is(got.err, context.Canceled) {
 			t.Fatalf("err %v", got.err)
@@ -219,8 +226,8 @@ func TestGateGivingUp(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		a, b := acquireAsync(g, ctx, 1, time.Minute), acquireAsync(g, ctx, 2, time.Minute)
-		waitFor(t, "two queued", func() bool { return g.Status().Waiting == 2 })
-		if _, err := g.Acquire(ctx, 3, time.Minute); !errors.Is(err, ErrQueueFull) {
+		testwait.Until(t, 5*time.Second, "two queued", func() bool { return g.Status().Waiting == 2 })
+		if _, err := acquire(g, ctx, 3, time.Minute); !errors.Is(err, ErrQueueFull) {
 			t.Fatalf("err %v", err)
 		}
 		cancel()
@@ -232,7 +239,7 @@ func TestGateGivingUp(t *testing.T) {
 		g.Revoke(nil)
 		a := acquireAsync(g, context.Background(), 1, time.Minute)
 		b := acquireAsync(g, context.Background(), 2, time.Minute)
-		waitFor(t, "two queued", func() bool { return g.Status().Waiting == 2 })
+		testwait.Until(t, 5*time.Second, "two queued", func() bool { return g.Status().Waiting == 2 })
 		g.SetToken("tok2")
 		probe := recv(t, a)
 		g.Report(probe.t, Unknown, nil)
@@ -244,9 +251,9 @@ func TestGateGivingUp(t *testing.T) {
 	t.Run("closing answers every waiting call", func(t *testing.T) {
 		g, _ := newTestGate("", 10)
 		a := acquireAsync(g, context.Background(), 1, time.Minute)
-		waitFor(t, "queued", func() bool { return g.Status().Waiting == 1 })
-		g.Close(ErrGateClosed)
-		if got := recv(t, a); !errors.Is(got.err, ErrGateClosed) {
+		testwait.Until(t, 5*time.Second, "queued", func() bool { return g.Status().Waiting == 1 })
+		g.Close(ErrClosed)
+		if got := recv(t, a); !errors.Is(got.err, ErrClosed) {
 			t.Fatalf("err %v", got.err)
 		}
 	})
@@ -255,7 +262,7 @@ func TestGateGivingUp(t *testing.T) {
 func TestGateWithNoTokenWaitsForOne(t *testing.T) {
 	g, _ := newTestGate("", 10)
 	a := acquireAsync(g, context.Background(), 1, time.Minute)
-	waitFor(t, "queued", func() bool { return g.Status().Waiting == 1 })
+	testwait.Until(t, 5*time.Second, "queued", func() bool { return g.Status().Waiting == 1 })
 	g.SetToken("tok1")
 	got := recv(t, a)
 	if got.t.Token != "tok1" {
@@ -286,7 +293,7 @@ func TestGateManyWaitersAndARacingReload(t *testing.T) {
 				<-start
 				bad := 0
 				for {
-					tk, err := g.Acquire(context.Background(), seq, time.Minute)
+					tk, err := acquire(g, context.Background(), seq, time.Minute)
 					if err != nil {
 						t.Errorf("acquire: %v", err)
 						return
@@ -348,13 +355,13 @@ func TestJoinNotifyAndPoll(t *testing.T) {
 	t.Run("Notify on a place already answered wakes at once", func(t *testing.T) {
 		g, _ := newTestGate("", 10)
 		_, place, _ := g.Join(1)
-		g.Close(ErrGateClosed)
+		g.Close(ErrClosed)
 		called := false
 		place.Notify(func() { called = true })
 		if !called {
 			t.Fatal("not woken")
 		}
-		if _, err := place.Poll(ErrPauseTimeout); !errors.Is(err, ErrGateClosed) {
+		if _, err := place.Poll(ErrPauseTimeout); !errors.Is(err, ErrClosed) {
 			t.Fatalf("Poll after Close: %v", err)
 		}
 	})
@@ -369,7 +376,7 @@ func TestJoinNotifyAndPoll(t *testing.T) {
 			t.Fatalf("waiting after Poll: %d, want 1", n)
 		}
 		g.SetToken("new") // the probe goes to the next oldest: second
-		if tk, err := second.Wait(context.Background(), time.Second); err != nil || !tk.probe {
+		if tk, err := waitAt(second, context.Background(), time.Second); err != nil || !tk.probe {
 			t.Fatalf("second = %+v, %v, want the probe", tk, err)
 		}
 	})

@@ -1,4 +1,4 @@
-package proxy
+package reqbody
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func TestReadBodySizedKeepsWhatTheBodyHolds(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			want := patterned(c.n)
 			dir := t.TempDir()
-			b, err := readBodySized(bytes.NewReader(want), c.announced, 50<<20, dir)
+			b, err := ReadSized(bytes.NewReader(want), c.announced, 50<<20, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,7 +47,7 @@ func TestReadBodySizedKeepsWhatTheBodyHolds(t *testing.T) {
 func TestReadBodySizedSpillsAnnouncedLargeBodiesAtOnce(t *testing.T) {
 	want := patterned(3 << 20)
 	dir := t.TempDir()
-	b, err := readBodySized(bytes.NewReader(want), int64(len(want)), 50<<20, dir)
+	b, err := ReadSized(bytes.NewReader(want), int64(len(want)), 50<<20, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,9 +77,9 @@ func TestReadBodySizedRefusesWhatIsOverTheLimit(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			src := &countingReader{r: bytes.NewReader(patterned(c.n))}
 			dir := t.TempDir()
-			_, err := readBodySized(src, c.announced, c.limit, dir)
-			if !errors.Is(err, errBodyTooLarge) {
-				t.Fatalf("err = %v, want errBodyTooLarge", err)
+			_, err := ReadSized(src, c.announced, c.limit, dir)
+			if !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("err = %v, want ErrTooLarge", err)
 			}
 			if src.n > c.limit+1 {
 				t.Errorf("read %d bytes, want at most limit+1 = %d", src.n, c.limit+1)
@@ -92,7 +92,7 @@ func TestReadBodySizedRefusesWhatIsOverTheLimit(t *testing.T) {
 func TestReadBodySizedPassesReadErrorsOn(t *testing.T) {
 	cause := errors.New("connection reset")
 	for _, announced := range []int64{-1, 10, 2 << 20} {
-		_, err := readBodySized(io.MultiReader(bytes.NewReader(patterned(5)), errReader{cause}), announced, 50<<20, t.TempDir())
+		_, err := ReadSized(io.MultiReader(bytes.NewReader(patterned(5)), errReader{cause}), announced, 50<<20, t.TempDir())
 		if !errors.Is(err, cause) {
 			t.Errorf("announced %d: err = %v, want %v", announced, err, cause)
 		}
@@ -106,9 +106,9 @@ func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 func TestReadBodySizedRefusesBodiesOverASmallLimit(t *testing.T) {
 	for _, announced := range []int64{-1, 101, 50} {
 		src := &countingReader{r: bytes.NewReader(patterned(300))}
-		_, err := readBodySized(src, announced, 100, t.TempDir())
-		if !errors.Is(err, errBodyTooLarge) {
-			t.Errorf("announced %d: err = %v, want errBodyTooLarge", announced, err)
+		_, err := ReadSized(src, announced, 100, t.TempDir())
+		if !errors.Is(err, ErrTooLarge) {
+			t.Errorf("announced %d: err = %v, want ErrTooLarge", announced, err)
 		}
 		if src.n > 101 {
 			t.Errorf("announced %d: read %d bytes, want at most limit+1 = 101", announced, src.n)

@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 const tok = "ntn_valid_token"
@@ -333,7 +334,7 @@ func TestDelayRespectsCallerCancellation(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
-	waitFor(t, "the delayed call to be recorded as canceled", func() bool {
+	testwait.Until(t, 5*time.Second, "the delayed call to be recorded as canceled", func() bool {
 		return lastRequest(t, s).Outcome == fakenotion.OutcomeCanceled
 	})
 	if len(s.Applied()) != 0 {

@@ -1,4 +1,4 @@
-package proxy
+package reqbody
 
 import (
 	"bytes"
@@ -68,7 +68,7 @@ func TestReadBodyKeepsSmallBodiesInMemory(t *testing.T) {
 		t.Run(c.name+" stays in memory and reads back byte-exact", func(t *testing.T) {
 			dir := t.TempDir()
 			want := patterned(c.size)
-			b, err := readBody(bytes.NewReader(want), 50<<20, dir)
+			b, err := Read(bytes.NewReader(want), 50<<20, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestReadBodyKeepsSmallBodiesInMemory(t *testing.T) {
 	}
 	for name, r := range map[string]io.Reader{"a nil body": nil, "http.NoBody": http.NoBody, "an empty reader": strings.NewReader("")} {
 		t.Run(name+" is an empty body", func(t *testing.T) {
-			b, err := readBody(r, 1000, t.TempDir())
+			b, err := Read(r, 1000, t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +107,7 @@ func TestReadBodyKeepsSmallBodiesInMemory(t *testing.T) {
 func TestReadBodySpillsLargeBodiesToAnUnlinkedFile(t *testing.T) {
 	dir := t.TempDir()
 	want := patterned(3<<20 + 17)
-	b, err := readBody(bytes.NewReader(want), 50<<20, dir)
+	b, err := Read(bytes.NewReader(want), 50<<20, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,12 +164,12 @@ func TestReadBodyRefusesBodiesOverTheLimit(t *testing.T) {
 		{"a limit above 1 MiB (spilled)", 2<<20 + 5},
 	}
 	for _, c := range cases {
-		t.Run(c.name+": limit+1 bytes is errBodyTooLarge, having read at most limit+1", func(t *testing.T) {
+		t.Run(c.name+": limit+1 bytes is ErrTooLarge, having read at most limit+1", func(t *testing.T) {
 			dir := t.TempDir()
 			src := &countingReader{r: bytes.NewReader(patterned(int(c.limit) + 4096))}
-			b, err := readBody(src, c.limit, dir)
-			if !errors.Is(err, errBodyTooLarge) {
-				t.Fatalf("err = %v, want errBodyTooLarge", err)
+			b, err := Read(src, c.limit, dir)
+			if !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("err = %v, want ErrTooLarge", err)
 			}
 			if b != nil {
 				t.Error("a refused body was returned")
@@ -181,16 +181,16 @@ func TestReadBodyRefusesBodiesOverTheLimit(t *testing.T) {
 		})
 		t.Run(c.name+": exactly limit+1 bytes is refused", func(t *testing.T) {
 			dir := t.TempDir()
-			_, err := readBody(bytes.NewReader(patterned(int(c.limit)+1)), c.limit, dir)
-			if !errors.Is(err, errBodyTooLarge) {
-				t.Fatalf("err = %v, want errBodyTooLarge", err)
+			_, err := Read(bytes.NewReader(patterned(int(c.limit)+1)), c.limit, dir)
+			if !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("err = %v, want ErrTooLarge", err)
 			}
 			emptyDir(t, dir)
 		})
 		t.Run(c.name+": exactly limit bytes is taken whole", func(t *testing.T) {
 			dir := t.TempDir()
 			want := patterned(int(c.limit))
-			b, err := readBody(bytes.NewReader(want), c.limit, dir)
+			b, err := Read(bytes.NewReader(want), c.limit, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,8 +223,8 @@ func TestReadBodyReportsAReadError(t *testing.T) {
 	for name, before := range map[string]int{"before 1 MiB": 100, "after 1 MiB (while spilling)": 2 << 20} {
 		t.Run("an error "+name+" is returned wrapped, and no file is left", func(t *testing.T) {
 			dir := t.TempDir()
-			_, err := readBody(&brokenReader{left: before, err: cause}, 50<<20, dir)
-			if !errors.Is(err, cause) || errors.Is(err, errBodyTooLarge) {
+			_, err := Read(&brokenReader{left: before, err: cause}, 50<<20, dir)
+			if !errors.Is(err, cause) || errors.Is(err, ErrTooLarge) {
 				t.Fatalf("err = %v, want one wrapping %v", err, cause)
 			}
 			emptyDir(t, dir)

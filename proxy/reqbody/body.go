@@ -1,4 +1,8 @@
-package proxy
+// Package reqbody holds a request's body read in full before its first
+// send, so that every retry and replay resends the same bytes: in memory
+// up to 1 MiB, beyond that in an unlinked temporary file
+// (docs/design.md#a-calls-path).
+package reqbody
 
 import (
 	"bytes"
@@ -13,38 +17,38 @@ import (
 // unlinked temporary file instead of memory.
 const spillAbove = 1 << 20
 
-// errBodyTooLarge is returned by readBody for a body over the limit.
-var errBodyTooLarge = errors.New("request body too large")
+// ErrTooLarge is returned by Read and ReadSized for a body over the limit.
+var ErrTooLarge = errors.New("request body too large")
 
-// body is a request body read in full before the first send, so that every
+// Body is a request body read in full before the first send, so that every
 // retry and replay can resend the exact same bytes. Small bodies live in
 // memory; larger ones in a temporary file that is unlinked as soon as it is
 // created (nothing is left behind, even on a crash) and closed by Close.
-type body struct {
+type Body struct {
 	mem  []byte
 	file *os.File
 	n    int64
 }
 
-// readBody reads r fully. It fails with errBodyTooLarge when r holds more
+// Read reads r fully. It fails with ErrTooLarge when r holds more
 // than limit bytes, having read at most limit+1 of them.
-func readBody(r io.Reader, limit int64, spillDir string) (*body, error) {
-	return readBodySized(r, -1, limit, spillDir)
+func Read(r io.Reader, limit int64, spillDir string) (*Body, error) {
+	return ReadSized(r, -1, limit, spillDir)
 }
 
 // firstBufferMax bounds the buffer allocated for a body before any of it
 // arrived, whatever size it announces: memory follows the bytes received.
 const firstBufferMax = 64 << 10
 
-// readBodySized is readBody for a body that announced its size (its
+// ReadSized is Read for a body that announced its size (its
 // Content-Length; -1 if unknown). The announcement only sizes the buffers:
 // a body kept in memory takes what it holds (plus a byte), not a
 // doubling buffer's slack, and a body announced above spillAbove goes
 // straight to its file, never through a 1 MiB buffer of garbage. What is
 // read decides the outcome.
-func readBodySized(r io.Reader, size, limit int64, spillDir string) (*body, error) {
+func ReadSized(r io.Reader, size, limit int64, spillDir string) (*Body, error) {
 	if r == nil || r == http.NoBody {
-		return &body{}, nil
+		return &Body{}, nil
 	}
 	if size > spillAbove && limit > spillAbove {
 		return spillBody(r, nil, limit, spillDir)
@@ -76,9 +80,9 @@ func readBodySized(r io.Reader, size, limit int64, spillDir string) (*body, erro
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			if int64(len(buf)) > limit {
-				return nil, errBodyTooLarge
+				return nil, ErrTooLarge
 			}
-			return &body{mem: buf, n: int64(len(buf))}, nil
+			return &Body{mem: buf, n: int64(len(buf))}, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read request body: %w", err)
@@ -87,18 +91,18 @@ func readBodySized(r io.Reader, size, limit int64, spillDir string) (*body, erro
 }
 
 // spillBody keeps head, and the rest of r, in an unlinked temporary file.
-// It fails with errBodyTooLarge when head and r hold more than limit bytes
+// It fails with ErrTooLarge when head and r hold more than limit bytes
 // together, having read at most limit+1 of them.
-func spillBody(r io.Reader, head []byte, limit int64, spillDir string) (*body, error) {
+func spillBody(r io.Reader, head []byte, limit int64, spillDir string) (*Body, error) {
 	if int64(len(head)) > limit {
-		return nil, errBodyTooLarge
+		return nil, ErrTooLarge
 	}
 	f, err := os.CreateTemp(spillDir, "notion-proxy-body-*")
 	if err != nil {
 		return nil, fmt.Errorf("spill request body: %w", err)
 	}
 	_ = os.Remove(f.Name())
-	b := &body{file: f}
+	b := &Body{file: f}
 	if _, err := f.Write(head); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("spill request body: %w", err)
@@ -111,16 +115,16 @@ func spillBody(r io.Reader, head []byte, limit int64, spillDir string) (*body, e
 	b.n = int64(len(head)) + rest
 	if b.n > limit {
 		b.Close()
-		return nil, errBodyTooLarge
+		return nil, ErrTooLarge
 	}
 	return b, nil
 }
 
 // Len is the body's size in bytes.
-func (b *body) Len() int64 { return b.n }
+func (b *Body) Len() int64 { return b.n }
 
 // NewReader returns an independent reader of the whole body.
-func (b *body) NewReader() io.ReadCloser {
+func (b *Body) NewReader() io.ReadCloser {
 	if b.file != nil {
 		return io.NopCloser(io.NewSectionReader(b.file, 0, b.n))
 	}
@@ -131,7 +135,7 @@ func (b *body) NewReader() io.ReadCloser {
 }
 
 // Close releases the body's temporary file, if any.
-func (b *body) Close() error {
+func (b *Body) Close() error {
 	if b.file == nil {
 		return nil
 	}

@@ -1,49 +1,18 @@
-package proxy
+// Package logbatch is the log's writer: it hands what is written to it to
+// another writer (stderr) in as few writes as it can without holding
+// anything back, and never makes a caller wait for a stalled one: lines
+// past a bound are dropped and counted (docs/design.md#logs-and-metrics).
+package logbatch
 
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/rs/zerolog"
-
-	"github.com/notion-proxy/notion-proxy/proxy/config"
 )
 
-// NewLogger returns the logger for cfg writing to w: console format when
-// format is "console", or "auto" and w is a terminal; JSON otherwise.
-func NewLogger(w io.Writer, cfg config.Log) (zerolog.Logger, error) {
-	level := zerolog.InfoLevel
-	if cfg.Level != "" {
-		l, err := zerolog.ParseLevel(cfg.Level)
-		if err != nil {
-			return zerolog.Nop(), fmt.Errorf("log level %q: %w", cfg.Level, err)
-		}
-		level = l
-	}
-	console := cfg.Format == "console" || (cfg.Format == "auto" || cfg.Format == "") && isTerminal(w)
-	if console {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
-	}
-	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
-}
-
-func isTerminal(w io.Writer) bool {
-	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
-		w = u.Unwrap()
-	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// maxBatchPending bounds the bytes a BatchWriter holds: beyond it, lines
+// maxBatchPending bounds the bytes a Writer holds: beyond it, lines
 // are dropped and counted instead of waited for.
 const maxBatchPending = 1 << 20
 
@@ -51,7 +20,7 @@ const maxBatchPending = 1 << 20
 // what is left: a stalled stderr must not keep the process from exiting.
 const closeWait = 2 * time.Second
 
-// BatchWriter hands what is written to it to another writer in as few
+// Writer hands what is written to it to another writer in as few
 // writes as it can without holding anything back: a background goroutine
 // writes whatever has accumulated since its last write, so a write made
 // while the underlying writer is idle goes out at once, and the log lines
@@ -62,7 +31,7 @@ const closeWait = 2 * time.Second
 // a write goes through again the OnRecover hook is told how many were
 // dropped, to say so in one line. The owner must call Close, which writes
 // what is left (waiting closeWait at most).
-type BatchWriter struct {
+type Writer struct {
 	w            io.Writer
 	closeWait    time.Duration // closeWait; tests shorten it
 	wmu          sync.Mutex    // serializes writes to w
@@ -79,9 +48,9 @@ type BatchWriter struct {
 	finished   bool          // the writer ended with nothing pending: Write writes directly
 }
 
-// NewBatchWriter starts a BatchWriter writing to w.
-func NewBatchWriter(w io.Writer) *BatchWriter {
-	b := &BatchWriter{w: w, closeWait: closeWait, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+// NewWriter starts a Writer writing to w.
+func New(w io.Writer) *Writer {
+	b := &Writer{w: w, closeWait: closeWait, done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	go b.run()
 	return b
 }
@@ -89,7 +58,7 @@ func NewBatchWriter(w io.Writer) *BatchWriter {
 // OnRecover sets f, called from the writer's goroutine when a write to the
 // underlying writer has returned and lines were dropped since the last
 // call; dropped is how many. f may write to b (it does not wait).
-func (b *BatchWriter) OnRecover(f func(dropped uint64)) {
+func (b *Writer) OnRecover(f func(dropped uint64)) {
 	b.mu.Lock()
 	b.onRecover = f
 	b.mu.Unlock()
@@ -98,7 +67,7 @@ func (b *BatchWriter) OnRecover(f func(dropped uint64)) {
 // Write queues a copy of p, or drops it when maxBatchPending bytes already
 // wait; it never waits for the underlying writer. Once Close has written
 // everything, it writes p directly.
-func (b *BatchWriter) Write(p []byte) (int, error) {
+func (b *Writer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	if b.finished {
 		b.mu.Unlock()
@@ -124,11 +93,11 @@ func (b *BatchWriter) Write(p []byte) (int, error) {
 }
 
 // Dropped returns how many lines were dropped so far.
-func (b *BatchWriter) Dropped() uint64 { return b.dropped.Load() }
+func (b *Writer) Dropped() uint64 { return b.dropped.Load() }
 
 // StalledFor returns how long the write under way to the underlying writer
 // has been going at now, or 0 when none is.
-func (b *BatchWriter) StalledFor(now time.Time) time.Duration {
+func (b *Writer) StalledFor(now time.Time) time.Duration {
 	since := b.writingSince.Load()
 	if since == 0 {
 		return 0
@@ -137,14 +106,14 @@ func (b *BatchWriter) StalledFor(now time.Time) time.Duration {
 }
 
 // Unwrap returns the underlying writer.
-func (b *BatchWriter) Unwrap() io.Writer { return b.w }
+func (b *Writer) Unwrap() io.Writer { return b.w }
 
 // Close writes what is queued and stops the background goroutine, waiting
 // closeWait at most; it returns an error if the underlying writer did not
 // take everything in that time. Later writes go to the underlying writer
 // directly once everything queued was written (until then they queue,
 // or are dropped past the bound, as before Close).
-func (b *BatchWriter) Close() error {
+func (b *Writer) Close() error {
 	b.mu.Lock()
 	if !b.closed {
 		b.closed = true
@@ -161,7 +130,7 @@ func (b *BatchWriter) Close() error {
 	}
 }
 
-func (b *BatchWriter) run() {
+func (b *Writer) run() {
 	defer close(b.done)
 	var spare []byte
 	for range b.wake {
@@ -183,7 +152,7 @@ func (b *BatchWriter) run() {
 // returns the written buffer for reuse. The previous write has returned by
 // then, so lines dropped while it was stalled are reported first: the
 // report goes into the fresh buffer, after what is being written.
-func (b *BatchWriter) flush(spare []byte) []byte {
+func (b *Writer) flush(spare []byte) []byte {
 	b.mu.Lock()
 	out := b.pending
 	b.pending = spare[:0]
@@ -202,16 +171,9 @@ func (b *BatchWriter) flush(spare []byte) []byte {
 	return out
 }
 
-// millis is d in milliseconds, for log fields named …_ms: the unit is in
-// the field's name and does not depend on zerolog's global duration
-// settings.
-func millis(d time.Duration) float64 {
-	return float64(d) / float64(time.Millisecond)
-}
-
 // reportDropped tells OnRecover's hook how many lines were dropped since
 // it was last told, if any were.
-func (b *BatchWriter) reportDropped() {
+func (b *Writer) reportDropped() {
 	b.mu.Lock()
 	n, f := b.unreported, b.onRecover
 	if f != nil {

@@ -1,4 +1,4 @@
-package proxy
+package localca
 
 import (
 	"crypto/ecdsa"
@@ -15,11 +15,11 @@ import (
 
 func TestCAIsCreatedOnceWithAPrivateKey(t *testing.T) {
 	dir := t.TempDir()
-	ca, created, err := LoadOrCreateCA(dir, []string{"api.notion.com"})
+	ca, created, err := LoadOrCreate(dir, []string{"api.notion.com"})
 	if err != nil || !created {
 		t.Fatalf("create: %v %v", created, err)
 	}
-	fi, err := os.Stat(filepath.Join(dir, CAKeyFile))
+	fi, err := os.Stat(filepath.Join(dir, KeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestCAIsCreatedOnceWithAPrivateKey(t *testing.T) {
 	if c := ca.Certificate().PublicKey.(*ecdsa.PublicKey).Curve; c != elliptic.P256() {
 		t.Errorf("curve %v", c.Params().Name)
 	}
-	again, created, err := LoadOrCreateCA(dir, []string{"api.notion.com"})
+	again, created, err := LoadOrCreate(dir, []string{"api.notion.com"})
 	if err != nil || created {
 		t.Fatalf("reload: created=%v err=%v", created, err)
 	}
@@ -42,7 +42,7 @@ func TestCAIsCreatedOnceWithAPrivateKey(t *testing.T) {
 }
 
 func TestCALeavesVerifyForNotionOnlyAndAreCached(t *testing.T) {
-	ca, _, err := LoadOrCreateCA(t.TempDir(), []string{"api.notion.com"})
+	ca, _, err := LoadOrCreate(t.TempDir(), []string{"api.notion.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,13 +88,13 @@ func TestCALeavesVerifyForNotionOnlyAndAreCached(t *testing.T) {
 
 func TestCAIncompleteDirIsAnError(t *testing.T) {
 	dir := t.TempDir()
-	if _, _, err := LoadOrCreateCA(dir, []string{"api.notion.com"}); err != nil {
+	if _, _, err := LoadOrCreate(dir, []string{"api.notion.com"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(filepath.Join(dir, CAKeyFile)); err != nil {
+	if err := os.Remove(filepath.Join(dir, KeyFile)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := LoadOrCreateCA(dir, []string{"api.notion.com"}); err == nil {
+	if _, _, err := LoadOrCreate(dir, []string{"api.notion.com"}); err == nil {
 		t.Fatal("a CA without its key loaded")
 	}
 }

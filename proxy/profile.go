@@ -1,12 +1,7 @@
 package proxy
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +9,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/schedule"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
@@ -22,9 +18,9 @@ import (
 // the current token) and what selects it.
 type profile struct {
 	name       string
-	gate       *Gate
+	gate       *gate.Gate
 	sched      *schedule.Scheduler          // rate-limit holds and pace (ratelimit.go)
-	last429    atomic.Pointer[Answer]       // the answer of the profile's latest hold
+	last429    atomic.Pointer[gate.Answer]  // the answer of the profile's latest hold
 	limiter    atomic.Pointer[rate.Limiter] // nil: no pacing
 	refreshing atomic.Bool                  // a token refresher runs
 	lastPrint  atomic.Pointer[[2]string]    // token, fingerprint: the last one logged
@@ -102,7 +98,7 @@ func (p *profile) setRate(rps float64, burst int) {
 type profiles struct {
 	now    func() time.Time
 	clock  schedule.Clock
-	notify func(name string, ev GateEvent)
+	notify func(name string, ev gate.Event)
 
 	mu     sync.RWMutex
 	list   []*profile
@@ -110,7 +106,7 @@ type profiles struct {
 	match  map[string]*profile
 }
 
-func newProfiles(now func() time.Time, notify func(string, GateEvent)) *profiles {
+func newProfiles(now func() time.Time, notify func(string, gate.Event)) *profiles {
 	return &profiles{now: now, clock: schedule.SystemClock{}, notify: notify, byName: make(map[string]*profile)}
 }
 
@@ -160,8 +156,8 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*prof
 		if p == nil {
 			name := pc.Name
 			p = &profile{name: name, sched: schedule.New(ps.clock, schedule.DefaultMaxInflight)}
-			p.gate = NewGate(tokens[name], cfg.Pause.MaxQueued, ps.now, func(ev GateEvent) {
-				if ev.Paused {
+			p.gate = gate.New(tokens[name], cfg.Pause.MaxQueued, ps.now, func(ev gate.Event) {
+				if ev.Kind == gate.Paused {
 					// The calls a new token releases come back as one
 					// crowd: let them in through slow start.
 					p.sched.Restart()
@@ -198,51 +194,4 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*prof
 		}
 	}
 	return removed
-}
-
-// resolveToken reads the current token of a profile from a source that can
-// be read at once: inline, token_env, token_file, or an OAuth access token
-// kept in the config. ok is false for sources that must be run (a
-// token_command, an OAuth profile with no access token yet): the refresher
-// provides those. A profile with no token source gives "" (the starter
-// config: calls wait until a token is written). A token from the
-// environment or a file passes the same check as an inline one
-// (config.SecretProblem), so a value that cannot go in a header is refused
-// here, naming its source, instead of failing every call.
-func resolveToken(p config.Profile, getenv func(string) string) (tok string, ok bool, err error) {
-	var source string
-	switch {
-	case p.Token != "":
-		tok, source = p.Token, "token of profile "+p.Name
-	case p.TokenEnv != "":
-		tok, source = strings.TrimSpace(getenv(p.TokenEnv)), "token_env "+p.TokenEnv
-		if tok == "" {
-			return "", false, fmt.Errorf("token_env %s is not set", p.TokenEnv)
-		}
-	case p.TokenFile != "":
-		data, err := os.ReadFile(p.TokenFile)
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", false, fmt.Errorf("token_file %s does not exist", p.TokenFile)
-		}
-		if err != nil {
-			return "", false, fmt.Errorf("read token_file: %w", err)
-		}
-		tok, source = strings.TrimSpace(string(data)), "token_file "+p.TokenFile
-		if tok == "" {
-			return "", false, fmt.Errorf("token_file %s is empty", p.TokenFile)
-		}
-	case p.OAuth != nil:
-		if p.OAuth.AccessToken == "" {
-			return "", false, nil
-		}
-		tok, source = p.OAuth.AccessToken, "oauth access_token of profile "+p.Name
-	case len(p.TokenCommand) > 0:
-		return "", false, nil
-	default:
-		return "", true, nil
-	}
-	if problem := config.SecretProblem(tok); problem != "" {
-		return "", false, fmt.Errorf("%s %s", source, problem)
-	}
-	return tok, true, nil
 }

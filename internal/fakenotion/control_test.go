@@ -15,7 +15,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // control posts or gets a control endpoint and decodes a JSON answer into v
@@ -127,7 +128,7 @@ func TestCloseIsIdempotentAndLeavesNoGoroutines(t *testing.T) {
 		_, err := send(context.Background(), client, s, call{method: "GET", path: "/v1/users/me", token: tok, version: version})
 		done <- err
 	}()
-	waitFor(t, "the delayed call to arrive", func() bool { return len(s.Requests()) == 2 })
+	testwait.Until(t, 5*time.Second, "the delayed call to arrive", func() bool { return len(s.Requests()) == 2 })
 
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)

@@ -11,7 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 func TestMain(m *testing.M) {
@@ -139,18 +139,6 @@ func wantNotionError(t *testing.T, a answer, status int, code string) map[string
 		t.Errorf("x-notion-request-id = %q, request_id = %v: want equal and non-empty", id, body["request_id"])
 	}
 	return body
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // lastRequest is the fake's newest record.

@@ -1,4 +1,9 @@
-package proxy
+// Package localca is the proxy's own certificate authority: it is created
+// once in a directory (the key mode 0600), may sign only the intercepted
+// host names (X.509 name constraints), and mints the leaf certificates the
+// proxy presents to programs whose CONNECT it terminates
+// (docs/design.md#ways-in).
+package localca
 
 import (
 	"crypto/ecdsa"
@@ -17,12 +22,14 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
 )
 
 // CA file names inside the CA directory.
 const (
-	CACertFile = "ca.pem"
-	CAKeyFile  = "ca-key.pem"
+	CertFile = "ca.pem"
+	KeyFile  = "ca-key.pem"
 )
 
 // CA is the proxy's local certificate authority. It signs the leaf
@@ -44,13 +51,13 @@ type CA struct {
 	configs map[string]*tls.Config // ServerTLSConfig's, by host
 }
 
-// LoadOrCreateCA loads the CA from dir, or generates one there (ECDSA P-256,
+// LoadOrCreate loads the CA from dir, or generates one there (ECDSA P-256,
 // key file mode 0600) when none exists. hosts are the host names the CA may
 // sign for. It reports whether the CA was created.
-func LoadOrCreateCA(dir string, hosts []string) (*CA, bool, error) {
+func LoadOrCreate(dir string, hosts []string) (*CA, bool, error) {
 	ca := &CA{
-		CertPath: filepath.Join(dir, CACertFile),
-		KeyPath:  filepath.Join(dir, CAKeyFile),
+		CertPath: filepath.Join(dir, CertFile),
+		KeyPath:  filepath.Join(dir, KeyFile),
 		hosts:    hosts,
 		leaves:   make(map[string]*tls.Certificate),
 		configs:  make(map[string]*tls.Config),
@@ -73,7 +80,7 @@ func LoadOrCreateCA(dir string, hosts []string) (*CA, bool, error) {
 	case keyErr != nil && !errors.Is(keyErr, os.ErrNotExist):
 		return nil, false, fmt.Errorf("read CA key: %w", keyErr)
 	default:
-		return nil, false, fmt.Errorf("CA in %s is incomplete: need both %s and %s (remove the other to regenerate)", dir, CACertFile, CAKeyFile)
+		return nil, false, fmt.Errorf("CA in %s is incomplete: need both %s and %s (remove the other to regenerate)", dir, CertFile, KeyFile)
 	}
 }
 
@@ -145,10 +152,10 @@ func (ca *CA) generate(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(ca.KeyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := atomicfile.Write(ca.KeyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(ca.CertPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := atomicfile.Write(ca.CertPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return err
 	}
 	cert, err := x509.ParseCertificate(der)

@@ -1,14 +1,20 @@
-package proxy
+// Package gate holds each profile's pause/resume state machine: calls take
+// a Ticket for the current token, report what Notion said to it, and wait
+// in arrival order while the token is rejected, to be replayed when a new
+// one is accepted (docs/design.md#the-gate). It knows nothing of HTTP
+// beyond the Answer it keeps for calls that give up waiting.
+package gate
 
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
 )
 
-// The gate is the pause/resume state machine of one profile (SPEC §5).
+// The gate is the pause/resume state machine of one profile (docs/design.md#the-gate-pause-and-replay).
 //
 // States:
 //
@@ -44,7 +50,7 @@ import (
 type Gate struct {
 	maxQueued int
 	now       func() time.Time
-	notify    func(GateEvent)
+	notify    func(Event)
 
 	mu          sync.Mutex
 	state       gateState
@@ -66,7 +72,20 @@ const (
 	gateProbing
 )
 
+// String names the state as the comment at the top does.
 func (s gateState) String() string {
+	switch s {
+	case gateOpen:
+		return "open"
+	case gateProbing:
+		return "probing"
+	}
+	return "paused"
+}
+
+// statusWord is the state as /-/status gives it: "ok" when open, "paused"
+// otherwise (probing is a pause whose new token is being tried).
+func (s gateState) statusWord() string {
 	if s == gateOpen {
 		return "ok"
 	}
@@ -92,11 +111,32 @@ type Ticket struct {
 	waited bool // the call queued before getting it
 }
 
-// GateEvent tells the gate's owner about a transition, outside the gate's
-// lock. Exactly one of Paused and Resumed is true.
-type GateEvent struct {
-	Paused      bool
-	Resumed     bool
+// Waited reports whether the call queued before getting its ticket (or
+// gave up waiting): it is then a replay after a pause.
+func (t Ticket) Waited() bool { return t.waited }
+
+// Answer is a complete upstream answer, kept so that a call that gives up
+// waiting gets exactly what Notion said.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// EventKind says which transition a Event tells of.
+type EventKind int
+
+const (
+	// Paused: the gate paused (a token was rejected, or there is none).
+	Paused EventKind = iota + 1
+	// Resumed: a probe was accepted and the queue released.
+	Resumed
+)
+
+// Event tells the gate's owner about a transition, outside the gate's
+// lock.
+type Event struct {
+	Kind        EventKind
 	Token       string        // Paused: the rejected token ("" = no token yet)
 	Again       bool          // Paused: a new token was rejected while paused
 	PausedFor   time.Duration // Resumed
@@ -104,20 +144,23 @@ type GateEvent struct {
 	PausedSince time.Time
 }
 
-// Errors returned by Acquire.
+// Errors a call's wait ends with (Join, Place.WaitLimit, Place.Poll).
 var (
-	ErrQueueFull    = errors.New("too many calls waiting for a token")
+	// ErrQueueFull: pause.max_queued calls already wait.
+	ErrQueueFull = errors.New("too many calls waiting for a token")
+	// ErrPauseTimeout: the call waited its whole pause.timeout.
 	ErrPauseTimeout = errors.New("gave up waiting for a new token")
-	ErrGateClosed   = errors.New("proxy is shutting down")
+	// ErrClosed: the proxy is shutting down (Close at shutdown).
+	ErrClosed = errors.New("proxy is shutting down")
 	// ErrProfileRemoved: a reload removed the call's profile.
 	ErrProfileRemoved = errors.New("profile removed from the config")
 )
 
-// gaveUp reports whether err is the gate's own end to a call's wait (not
+// GaveUp reports whether err is the gate's own end to a call's wait (not
 // the call's context): the call then gets its 401.
-func gaveUp(err error) bool {
+func GaveUp(err error) bool {
 	return errors.Is(err, ErrPauseTimeout) || errors.Is(err, ErrQueueFull) ||
-		errors.Is(err, ErrGateClosed) || errors.Is(err, ErrProfileRemoved)
+		errors.Is(err, ErrClosed) || errors.Is(err, ErrProfileRemoved)
 }
 
 type waiter struct {
@@ -129,9 +172,9 @@ type waiter struct {
 	granted bool
 }
 
-// NewGate returns a gate holding token (paused when token is ""). notify may
+// New returns a gate holding token (paused when token is ""). notify may
 // be nil; it is called without the gate's lock held.
-func NewGate(token string, maxQueued int, now func() time.Time, notify func(GateEvent)) *Gate {
+func New(token string, maxQueued int, now func() time.Time, notify func(Event)) *Gate {
 	g := &Gate{maxQueued: maxQueued, now: now, notify: notify, token: token}
 	if token == "" {
 		g.state, g.pausedSince = gatePaused, now()
@@ -139,24 +182,13 @@ func NewGate(token string, maxQueued int, now func() time.Time, notify func(Gate
 	return g
 }
 
-// Acquire returns a ticket to send a call with the current token, waiting
-// while the gate is paused. seq is the call's arrival sequence number: waiting
-// calls are released oldest first. It gives up with ErrPauseTimeout after
-// maxWait, with ctx.Err() when ctx ends, and at once with ErrQueueFull when
-// the queue is full. It is Join followed, when the call must wait, by
-// Place.Wait.
-func (g *Gate) Acquire(ctx context.Context, seq uint64, maxWait time.Duration) (Ticket, error) {
-	t, place, err := g.Join(seq)
-	if place == nil {
-		return t, err
-	}
-	return place.Wait(ctx, maxWait)
-}
-
-// Join is the first half of Acquire: it returns a ticket (or ErrQueueFull,
-// or the error the gate was closed with) when the gate answers at once, or
-// the call's Place in the queue when it must wait. The call holds its
-// place, in arrival order, until it is answered or gives the place up.
+// Join asks for a ticket to send a call with the current token. seq is the
+// call's arrival sequence number: waiting calls are released oldest first.
+// It returns a ticket (or ErrQueueFull, or the error the gate was closed
+// with) when the gate answers at once, or the call's Place in the queue
+// when it must wait. The call holds its place, in arrival order, until it
+// is answered or gives the place up. A place is waited for once: by
+// WaitLimit, or by Notify and then Poll (a parked call).
 func (g *Gate) Join(seq uint64) (Ticket, *Place, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -186,18 +218,12 @@ type Place struct {
 	w *waiter
 }
 
-// Wait waits for the place's ticket, as Acquire does. A place is waited
-// for once, by Wait, WaitLimit, or Notify and Poll.
-func (p *Place) Wait(ctx context.Context, maxWait time.Duration) (Ticket, error) {
-	deadline := time.Now().Add(maxWait)
-	return p.WaitLimit(ctx, func() (time.Duration, <-chan struct{}) { return time.Until(deadline), nil })
-}
-
-// WaitLimit is Wait with a limit that may change while the call waits
-// (pause.timeout reloaded): limit returns how much longer the call may
-// wait now, and a channel closed when that may have changed (nil: it
-// will not), at which WaitLimit asks limit again. It gives up with
-// ErrPauseTimeout once limit says no time is left.
+// WaitLimit waits for the place's ticket. It gives up with ctx.Err() when
+// ctx ends, and with ErrPauseTimeout once limit says no time is left.
+// The limit may change while the call waits (pause.timeout reloaded):
+// limit returns how much longer the call may wait now, and a channel
+// closed when that may have changed (nil: it will not), at which
+// WaitLimit asks limit again.
 func (p *Place) WaitLimit(ctx context.Context, limit func() (time.Duration, <-chan struct{})) (Ticket, error) {
 	var timer *time.Timer
 	defer func() {
@@ -259,7 +285,7 @@ func (p *Place) Poll(err error) (Ticket, error) {
 	return Ticket{waited: true}, err
 }
 
-// leave gives the place up after Wait stopped waiting with err.
+// leave gives the place up after WaitLimit stopped waiting with err.
 func (p *Place) leave(err error) (Ticket, error) {
 	g, w := p.g, p.w
 	g.mu.Lock()
@@ -280,7 +306,7 @@ func (p *Place) leave(err error) (Ticket, error) {
 // is kept (for Rejected) as the answer given to calls that give up waiting.
 func (g *Gate) Report(t Ticket, v Verdict, answer *Answer) {
 	g.mu.Lock()
-	var ev *GateEvent
+	var ev *Event
 	if t.probe && t.Token == g.token {
 		g.probeOut = false
 	}
@@ -291,7 +317,7 @@ func (g *Gate) Report(t Ticket, v Verdict, answer *Answer) {
 		}
 	case Accepted:
 		if t.probe && t.Token == g.token && g.state == gateProbing {
-			ev = &GateEvent{Resumed: true, PausedFor: g.now().Sub(g.pausedSince),
+			ev = &Event{Kind: Resumed, PausedFor: g.now().Sub(g.pausedSince),
 				Replayed: g.replayed + len(g.queue), PausedSince: g.pausedSince}
 			g.state, g.rejected, g.rejection, g.replayed = gateOpen, "", nil, 0
 		}
@@ -310,7 +336,7 @@ func (g *Gate) SetToken(tok string) {
 		return
 	}
 	g.token, g.probeOut = tok, false
-	var ev *GateEvent
+	var ev *Event
 	switch {
 	case tok == "":
 		if g.state == gateOpen {
@@ -333,7 +359,7 @@ func (g *Gate) SetToken(tok string) {
 // invalid-token answer for it.
 func (g *Gate) Revoke(answer *Answer) {
 	g.mu.Lock()
-	var ev *GateEvent
+	var ev *Event
 	if g.state != gatePaused {
 		g.probeOut = false
 		ev = g.pause(g.token, answer)
@@ -357,8 +383,8 @@ func (g *Gate) Token() string {
 	return g.token
 }
 
-// GateStatus is a snapshot of a gate for /-/status.
-type GateStatus struct {
+// Status is a snapshot of a gate for /-/status.
+type Status struct {
 	State       string // "ok" or "paused"
 	Token       string // the current token (callers fingerprint it)
 	Waiting     int
@@ -367,10 +393,10 @@ type GateStatus struct {
 }
 
 // Status returns a snapshot of the gate.
-func (g *Gate) Status() GateStatus {
+func (g *Gate) Status() Status {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s := GateStatus{State: g.state.String(), Token: g.token, Waiting: len(g.queue), Probing: g.state == gateProbing}
+	s := Status{State: g.state.statusWord(), Token: g.token, Waiting: len(g.queue), Probing: g.state == gateProbing}
 	if g.state != gateOpen {
 		s.PausedSince = g.pausedSince
 	}
@@ -378,13 +404,13 @@ func (g *Gate) Status() GateStatus {
 }
 
 // pause moves to paused on tok. Called with mu held.
-func (g *Gate) pause(tok string, answer *Answer) *GateEvent {
+func (g *Gate) pause(tok string, answer *Answer) *Event {
 	again := g.state == gateProbing
 	if !again {
 		g.pausedSince, g.replayed = g.now(), 0
 	}
 	g.state, g.rejected, g.rejection = gatePaused, tok, answer
-	return &GateEvent{Paused: true, Token: tok, Again: again, PausedSince: g.pausedSince}
+	return &Event{Kind: Paused, Token: tok, Again: again, PausedSince: g.pausedSince}
 }
 
 // dispatch grants what the state allows. Called with mu held.
@@ -430,15 +456,15 @@ func (g *Gate) remove(w *waiter) {
 	}
 }
 
-func (g *Gate) emit(ev *GateEvent) {
+func (g *Gate) emit(ev *Event) {
 	if ev != nil && g.notify != nil {
 		g.notify(*ev)
 	}
 }
 
-// Close answers every waiting call with err (ErrGateClosed at shutdown,
+// Close answers every waiting call with err (ErrClosed at shutdown,
 // ErrProfileRemoved when a reload removed the profile), and every later
-// Acquire while paused too. An open gate keeps granting: calls in flight
+// Join while paused too. An open gate keeps granting: calls in flight
 // finish during a graceful shutdown.
 func (g *Gate) Close(err error) {
 	g.mu.Lock()

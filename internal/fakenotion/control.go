@@ -30,18 +30,8 @@ import (
 // authentication: serve it on loopback only.
 func (s *Server) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /add", func(w http.ResponseWriter, r *http.Request) {
-		if tok, ok := requiredParam(w, r, "token"); ok {
-			s.AddToken(tok)
-			w.WriteHeader(http.StatusNoContent)
-		}
-	})
-	mux.HandleFunc("POST /revoke", func(w http.ResponseWriter, r *http.Request) {
-		if tok, ok := requiredParam(w, r, "token"); ok {
-			s.Revoke(tok)
-			w.WriteHeader(http.StatusNoContent)
-		}
-	})
+	mux.HandleFunc("POST /add", tokenAction(s.AddToken))
+	mux.HandleFunc("POST /revoke", tokenAction(s.Revoke))
 	mux.HandleFunc("POST /fail", func(w http.ResponseWriter, r *http.Request) {
 		n, okN := intParam(w, r, "n")
 		if !okN {
@@ -152,5 +142,16 @@ func writeControlJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// tokenAction is a control endpoint that does act with its required
+// "token" parameter and answers 204.
+func tokenAction(act func(tok string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if tok, ok := requiredParam(w, r, "token"); ok {
+			act(tok)
+			w.WriteHeader(http.StatusNoContent)
+		}
 	}
 }

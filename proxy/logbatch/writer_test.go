@@ -1,4 +1,4 @@
-package proxy
+package logbatch
 
 import (
 	"bytes"
@@ -38,10 +38,10 @@ func (w *blockingWriter) all() string {
 	return string(bytes.Join(w.writes, nil))
 }
 
-func TestBatchWriter(t *testing.T) {
+func TestWriter(t *testing.T) {
 	t.Run("lines written while the writer is busy go out in one write", func(t *testing.T) {
 		w := &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
-		b := NewBatchWriter(w)
+		b := New(w)
 		fmt.Fprintf(b, "line 0\n")
 		<-w.entered // the background write of line 0 is under way
 		for i := 1; i < 100; i++ {
@@ -62,7 +62,7 @@ func TestBatchWriter(t *testing.T) {
 	})
 	t.Run("concurrent writers: every line arrives whole, each writer's in order", func(t *testing.T) {
 		var out bytes.Buffer
-		b := NewBatchWriter(&out)
+		b := New(&out)
 		var wg sync.WaitGroup
 		for g := range 8 {
 			wg.Go(func() {
@@ -92,7 +92,7 @@ func TestBatchWriter(t *testing.T) {
 	})
 	t.Run("past the bound, lines are dropped and counted, never waited for; the recovery is told once", func(t *testing.T) {
 		w := &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
-		b := NewBatchWriter(w)
+		b := New(w)
 		var mu sync.Mutex
 		var reports []uint64
 		b.OnRecover(func(n uint64) {
@@ -130,7 +130,7 @@ func TestBatchWriter(t *testing.T) {
 	})
 	t.Run("Close gives up on a stalled writer; later writes still do not wait", func(t *testing.T) {
 		w := &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
-		b := NewBatchWriter(w)
+		b := New(w)
 		b.closeWait = time.Millisecond
 		b.Write([]byte("stuck\n"))
 		<-w.entered
@@ -146,7 +146,7 @@ func TestBatchWriter(t *testing.T) {
 	})
 	t.Run("after Close, writes go straight through", func(t *testing.T) {
 		var out bytes.Buffer
-		b := NewBatchWriter(&out)
+		b := New(&out)
 		b.Write([]byte("before\n"))
 		b.Close()
 		b.Write([]byte("after\n"))
@@ -157,34 +157,3 @@ func TestBatchWriter(t *testing.T) {
 }
 
 // fakeLogHealth is a LogWriterHealth with fixed answers.
-type fakeLogHealth struct {
-	dropped uint64
-	stalled time.Duration
-}
-
-func (f fakeLogHealth) Dropped() uint64                    { return f.dropped }
-func (f fakeLogHealth) StalledFor(time.Time) time.Duration { return f.stalled }
-
-func TestHealthText(t *testing.T) {
-	for _, tc := range []struct {
-		desc string
-		h    LogWriterHealth
-		want string
-	}{
-		{"no log writer to report on", nil, "ok\n"},
-		{"a healthy log writer", fakeLogHealth{}, "ok\n"},
-		{"a slow write is not yet a stall", fakeLogHealth{stalled: time.Second}, "ok\n"},
-		{"a stalled log writer is named with what it cost",
-			fakeLogHealth{dropped: 345, stalled: 12 * time.Second},
-			"ok: calls proceed, but the log writer (stderr) has been stalled for 12s; 345 log lines dropped so far\n"},
-		{"lines dropped in an earlier stall are still told",
-			fakeLogHealth{dropped: 7},
-			"ok: 7 log lines were dropped while the log writer (stderr) was stalled\n"},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			if got := healthText(tc.h, time.Now()); got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
-		})
-	}
-}

@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 // tokenList is a repeatable string flag.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 func TestAnswerNextSendsTheScriptedAnswer(t *testing.T) {
