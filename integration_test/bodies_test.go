@@ -15,9 +15,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
-// Tests of request bodies (SPEC §5, §10): over max_body_bytes they are
+// Tests of request bodies (docs/design.md#a-calls-path, docs/design.md#errors): over max_body_bytes they are
 // refused before anything is sent; under it they are replayed byte-exact,
 // large ones from a spill file that leaves nothing behind.
 
@@ -188,7 +190,7 @@ func TestLargeBodyIsReplayedByteExact(t *testing.T) {
 		})
 	}
 	t.Run("the spill files are closed once the calls are answered", func(t *testing.T) {
-		eventually(t, 5*time.Second, "the spill files to be closed", func() bool { return len(spillFiles(t, p, spill)) == 0 })
+		testwait.Until(t, 5*time.Second, "the spill files to be closed", func() bool { return len(spillFiles(t, p, spill)) == 0 })
 		if left := bodyFilesIn(t, spill); len(left) != 0 {
 			t.Errorf("files in the spill directory: %q", left)
 		}

@@ -15,10 +15,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
-// SPEC §11 in a real browser: headless Chromium (Debian's chromium
+// The browser rules (docs/design.md#browsers) in a real browser: headless Chromium (Debian's chromium
 // package) opens attacker pages served by the test on another loopback
 // origin and on a name rebound to 127.0.0.1, and a page of an allowed
 // origin. The fake Notion's own record, /-/status and /metrics, read by the
@@ -32,7 +33,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	t.Fatal("headless Chromium is needed for the browser tests (SPEC §11) and is not on PATH: " +
+	t.Fatal("headless Chromium is needed for the browser tests (docs/design.md#browsers) and is not on PATH: " +
 		"install the Debian package chromium (apt-get install -y chromium); .ci/run does")
 	return ""
 }
@@ -256,7 +257,7 @@ func TestNoWebPageCanUseTheProxy(t *testing.T) {
 		results := inTab[[]probeResult](t, browser, attacker, fmt.Sprintf(probeJS, `"http://127.0.0.1:`+port+`"`, targets))
 		// Beacons are sent after the page's promise settles: wait until
 		// every probe has reached the proxy and been refused.
-		eventually(t, 10*time.Second, "every probe refused", func() bool {
+		testwait.Until(t, 10*time.Second, "every probe refused", func() bool {
 			return refusedTotal(t, p, "origin_not_allowed", "cross_site") >= want
 		})
 		checkPageReadNothing(t, "127.0.0.2", results)
@@ -269,7 +270,7 @@ func TestNoWebPageCanUseTheProxy(t *testing.T) {
 		// Loading it is the first request refused.
 		rebound := "http://evil.test:" + port
 		results := inTab[[]probeResult](t, browser, rebound+"/", fmt.Sprintf(probeJS, `"`+rebound+`"`, targets))
-		eventually(t, 10*time.Second, "every probe refused", func() bool {
+		testwait.Until(t, 10*time.Second, "every probe refused", func() bool {
 			return refusedTotal(t, p, "host_not_allowed") >= before+1+want
 		})
 		checkPageReadNothing(t, "evil.test", results)

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// The rules of SPEC §11 one by one, with Go clients sending exactly the
+// The browser rules (docs/design.md#browsers) one by one, with Go clients sending exactly the
 // headers a browser would; browser_chromium_test.go shows them holding
 // in a real browser.
 
@@ -351,4 +351,27 @@ func TestListenOnAllAddressesAllowsThisMachinesAddresses(t *testing.T) {
 		}
 	}
 	t.Logf("hosts tried: %v", hosts)
+}
+
+// A person who opens a proxy URL in a browser makes the browser ask for
+// /favicon.ico, same-origin and with no Origin. Only Notion's API paths
+// (/v1/...) are forwarded on the base URL, so that request never carries
+// the token to Notion, and its 401 can never pause the profile.
+func TestOnlyNotionPathsAreForwardedOnTheBaseURL(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA)
+	p := startProxy(t, upstreamConfig(fake, fakeCA)+"token: "+tokA+"\n")
+	host := p.addr
+	for i, path := range []string{"/favicon.ico", "/", "/robots.txt", "/v2/users/me", "/v1"} {
+		id := fmt.Sprintf("not-notion-%d", i)
+		a := withHost(t, p, "GET", path, "HTTP/1.1", &host, id)
+		if a.status != 404 || a.notionCode() != "proxy_not_found" {
+			t.Errorf("GET %s: got %v, want 404 proxy_not_found", path, a)
+		}
+		if n := len(withID(fake, id)); n != 0 {
+			t.Errorf("GET %s reached the fake Notion %d times", path, n)
+		}
+	}
+	if a := withHost(t, p, "GET", "/v1/users/me", "HTTP/1.1", &host, "notion-path"); a.status != 200 {
+		t.Errorf("GET /v1/users/me: got %v, want 200", a)
+	}
 }

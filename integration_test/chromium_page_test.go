@@ -13,11 +13,11 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// The status page (SPEC §12) in a real headless Chromium: a person sees
+// The status page (docs/design.md#the-person-who-fixes-the-token) in a real headless Chromium: a person sees
 // the profile paused with its waiting calls, pastes a new token, and sees
 // the calls answered and the profile ok without reloading; a page of
 // another origin cannot submit the form.

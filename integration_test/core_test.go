@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 const (
@@ -129,7 +131,7 @@ func TestConfigHotReload(t *testing.T) {
 		return reqs[len(reqs)-1].Token
 	}
 	within := func(t *testing.T, p *proc, want string) {
-		eventually(t, time.Second, "the new token to be used", func() bool { return lastToken(t, p) == want })
+		testwait.Until(t, time.Second, "the new token to be used", func() bool { return lastToken(t, p) == want })
 	}
 	t.Run("an in-place write", func(t *testing.T) {
 		p := startProxy(t, base+"token: "+tokA+"\n")
@@ -197,7 +199,7 @@ func TestConfigHotReload(t *testing.T) {
 		p := startProxy(t, base+"token: "+tokA+"\n")
 		before := p.countLogs("config reloaded")
 		_ = p.cmd.Process.Signal(sighup)
-		eventually(t, 5*time.Second, "a reload after SIGHUP", func() bool { return p.countLogs("config reloaded") > before })
+		testwait.Until(t, 5*time.Second, "a reload after SIGHUP", func() bool { return p.countLogs("config reloaded") > before })
 	})
 }
 
@@ -217,7 +219,7 @@ func TestBadConfigKeepsTheLastGoodOne(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name+" is ignored", func(t *testing.T) {
 			writeAtomic(t, p.cfgPath, []byte(c.content))
-			eventually(t, 2*time.Second, "the reload error in /-/status", func() bool {
+			testwait.Until(t, 2*time.Second, "the reload error in /-/status", func() bool {
 				st := p.status(t)
 				return strings.Contains(st.LastReloadError, c.wantErr) && st.Profiles[0].LastReloadError != ""
 			})
@@ -230,7 +232,7 @@ func TestBadConfigKeepsTheLastGoodOne(t *testing.T) {
 	}
 	t.Run("a good file after bad ones is taken", func(t *testing.T) {
 		writeAtomic(t, p.cfgPath, []byte(base+"token: "+tokB+"\n"))
-		eventually(t, 2*time.Second, "the error to clear", func() bool { return p.status(t).LastReloadError == "" })
+		testwait.Until(t, 2*time.Second, "the error to clear", func() bool { return p.status(t).LastReloadError == "" })
 		fake.Reset()
 		do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil)
 		if fake.Requests()[0].Token != tokB {

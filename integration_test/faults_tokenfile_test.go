@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // A token_file is checked like an inline token: a value that cannot go in
@@ -38,7 +40,7 @@ func TestBrokenTokenFileKeepsTheLastGoodToken(t *testing.T) {
 		t.Run("a token_file holding "+bad.desc+" is refused", func(t *testing.T) {
 			before := p.countLogs("token_file unusable")
 			writeAtomic(t, secret, []byte(bad.content))
-			eventually(t, 10*time.Second, "the refusal in the log", func() bool {
+			testwait.Until(t, 10*time.Second, "the refusal in the log", func() bool {
 				return p.countLogs("token_file unusable") > before
 			})
 			line := p.logsWith("token_file unusable")[before]
@@ -70,7 +72,7 @@ func TestBrokenTokenFileKeepsTheLastGoodToken(t *testing.T) {
 	})
 	t.Run("a good token_file is used again", func(t *testing.T) {
 		writeAtomic(t, secret, []byte(tokB+"\n"))
-		eventually(t, 10*time.Second, "the new token", func() bool { return tokenSeen(t, p, fake) == tokB })
+		testwait.Until(t, 10*time.Second, "the new token", func() bool { return tokenSeen(t, p, fake) == tokB })
 	})
 	p.stop()
 	secretsIn(t, p, tokA, tokB)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // Removing the config's directory and creating it again (a deploy that
@@ -45,7 +47,7 @@ func TestConfigDirectoryRemovedAndRecreatedIsWatchedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitLog("watched directory is back", 10*time.Second)
-	eventually(t, 10*time.Second, "the token of the config in the new directory", func() bool {
+	testwait.Until(t, 10*time.Second, "the token of the config in the new directory", func() bool {
 		return tokenSeen(t, p, fake) == tokB
 	})
 	p.stop()
@@ -106,7 +108,7 @@ func TestMissingConfigWithTheLogBesideItDoesNotFlood(t *testing.T) {
 		return out
 	}
 	var addr string
-	eventually(t, 20*time.Second, "the listening line", func() bool {
+	testwait.Until(t, 20*time.Second, "the listening line", func() bool {
 		if l := logLines("listening"); len(l) > 0 {
 			addr, _ = l[0]["addr"].(string)
 		}
@@ -115,7 +117,7 @@ func TestMissingConfigWithTheLogBesideItDoesNotFlood(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the missing config in the log", func() bool {
+	testwait.Until(t, 10*time.Second, "the missing config in the log", func() bool {
 		return len(logLines("config not reloaded")) > 0
 	})
 	// For a second, calls keep writing to the log file beside the config.
@@ -135,7 +137,7 @@ func TestMissingConfigWithTheLogBesideItDoesNotFlood(t *testing.T) {
 		t.Errorf("%d 'config not reloaded' lines in a second, want 1", n)
 	}
 	writeAtomic(t, path, []byte(cfg))
-	eventually(t, 10*time.Second, "the config back", func() bool { return len(logLines("config reloaded")) > 0 })
+	testwait.Until(t, 10*time.Second, "the config back", func() bool { return len(logLines("config reloaded")) > 0 })
 }
 
 // Waiting calls hold descriptors: with enough of them the process is out
@@ -178,7 +180,7 @@ func TestConfigIsReadWhenOutOfDescriptors(t *testing.T) {
 		}
 		conns[i] = c
 	}
-	eventually(t, 20*time.Second, "the descriptors to run out", func() bool { return fds() >= limit })
+	testwait.Until(t, 20*time.Second, "the descriptors to run out", func() bool { return fds() >= limit })
 	writeAtomic(t, path, []byte(cfg+"token: "+tokB+"\n"))
 	p.waitLog("config reloaded", 30*time.Second)
 	// Every call is answered, those of the backlog too: accept recovered.

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // TestFirstRunWritesAStarterConfigAndWaitsForAToken follows a newcomer: no
@@ -41,7 +43,7 @@ func TestFirstRunWritesAStarterConfigAndWaitsForAToken(t *testing.T) {
 		t.Fatalf("starter config has no upstream line to point at the fake:\n%s", starter)
 	}
 	writeAtomic(t, path, []byte(pointed))
-	eventually(t, 2*time.Second, "the upstream change to load", func() bool {
+	testwait.Until(t, 2*time.Second, "the upstream change to load", func() bool {
 		return p.countLogs("config reloaded") > 0
 	})
 	if st := p.status(t); st.Profiles[0].State != "paused" {
@@ -61,7 +63,7 @@ func TestFirstRunWritesAStarterConfigAndWaitsForAToken(t *testing.T) {
 		resp.Body.Close()
 		code = resp.StatusCode
 	}()
-	eventually(t, 5*time.Second, "the call to wait", func() bool { return p.status(t).Profiles[0].Waiting == 1 })
+	testwait.Until(t, 5*time.Second, "the call to wait", func() bool { return p.status(t).Profiles[0].Waiting == 1 })
 
 	if err := os.Chmod(path, 0o640); err != nil {
 		t.Fatal(err)

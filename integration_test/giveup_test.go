@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
-// Tests of SPEC §5's ways of giving up: a waiting call whose program goes
+// Tests of the ways of giving up (docs/design.md#the-gate-pause-and-replay): a waiting call whose program goes
 // away, a call that waits longer than pause.timeout, and calls beyond
 // pause.max_queued.
 
@@ -219,7 +221,7 @@ func TestAProbeWhoseProgramGivesUpPassesTheProbeOn(t *testing.T) {
 
 	fake.SetDelay(300 * time.Millisecond)
 	writeAtomic(t, p.cfgPath, []byte(tokenConfig(fake, fakeCA, "", tokB)))
-	eventually(t, 5*time.Second, "the oldest call to be sent as the probe", func() bool { return len(withID(fake, "probe-gone")) == 1 })
+	testwait.Until(t, 5*time.Second, "the oldest call to be sent as the probe", func() bool { return len(withID(fake, "probe-gone")) == 1 })
 	stillWaiting(t, "while the probe is out", kept)
 	cancel()
 	t.Run("the next waiting call becomes the probe and completes", func(t *testing.T) {

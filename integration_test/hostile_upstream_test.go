@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // Hostile upstreams (issue 15): answers no real Notion should give, but a
@@ -98,6 +99,22 @@ func TestHostileUpstreams(t *testing.T) {
 			},
 		},
 		{
+			name: "a 2 MiB 429 forever still holds and is bounded, and the last one reaches the program whole",
+			inject: func() {
+				fake.AnswerNext(forever, fakenotion.Scripted{Status: 429, Body: big, RequestID: true,
+					Header: http.Header{"Content-Type": {"application/json"}, "Retry-After": {"0"}}})
+			},
+			method: "GET", path: "/v1/users/me",
+			check: func(t *testing.T, r reply, sends []fakenotion.Request, _ map[string]any) {
+				if r.err != nil || r.code != 429 || !bytes.Equal(r.body, big) {
+					t.Errorf("the program got %v with %d bytes, want the 429 whole (%d bytes)", r.err, len(r.body), len(big))
+				}
+				if n := len(sends); n < 2 || n > 4 {
+					t.Errorf("the fake saw %d sends, want 3 (back-off within max_wait %s)", n, hostileUpstreamMaxWait)
+				}
+			},
+		},
+		{
 			// A POST, so that no client resends it on its own.
 			name: "a 200 cut mid-body is logged and counted as what the program got",
 			inject: func() {
@@ -122,6 +139,17 @@ func TestHostileUpstreams(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake.Reset()
+			// A case's 429s hold the whole profile for a while after it
+			// (the scheduler's hold): the next case starts after it.
+			testwait.Until(t, 15*time.Second, "the previous case's rate-limit hold to end", func() bool {
+				until := p.rateStatus(t).heldUntil("default")
+				return until == nil || time.Now().After(*until)
+			})
+			// and after one accepted call, which ends the scheduler's run
+			// of back-offs: each case starts from a profile in good standing.
+			if code, body, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil); code != 200 {
+				t.Fatalf("the call between cases got %d %s", code, body)
+			}
 			tc.inject()
 			defer fake.Reset()
 			id := fmt.Sprintf("hostile-upstream-%d", i)
@@ -135,7 +163,7 @@ func TestHostileUpstreams(t *testing.T) {
 			r := send(ctx, p.baseClient(), tc.method, p.baseURL()+tc.path, body, callHeader(id))
 			fake.FailNext(0, 0, "")
 			var line map[string]any
-			eventually(t, 5*time.Second, "the call's log line", func() bool {
+			testwait.Until(t, 5*time.Second, "the call's log line", func() bool {
 				lines := callLines(p)
 				if len(lines) > before {
 					line = lines[len(lines)-1]
@@ -170,16 +198,21 @@ func metricsText(t *testing.T, p *proc) string {
 func TestExpectContinueGetsOne100(t *testing.T) {
 	fake, fakeCA := startFake(t, tokA)
 	p := startProxy(t, upstreamConfig(fake, fakeCA)+"token: "+tokA+"\n")
-	for name, open := range map[string]func() net.Conn{
-		"base URL":                     func() net.Conn { return rawConn(t, p) },
-		"inside an intercepted tunnel": func() net.Conn { return tunnel(t, p) },
+	// Base-URL calls must name this machine in Host; inside a tunnel the
+	// Host is Notion's.
+	for name, way := range map[string]struct {
+		open func() net.Conn
+		host string
+	}{
+		"base URL":                     {func() net.Conn { return rawConn(t, p) }, "localhost"},
+		"inside an intercepted tunnel": {func() net.Conn { return tunnel(t, p) }, "api.notion.com"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			id := "expect-" + strings.ReplaceAll(name, " ", "-")
 			body := pageBody(id)
-			s := newSession(t, open())
-			s.write(fmt.Sprintf("POST /v1/pages HTTP/1.1\r\nHost: api.notion.com\r\nX-Test-Call-Id: %s\r\n"+
-				"Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", id, len(body)))
+			s := newSession(t, way.open())
+			s.write(fmt.Sprintf("POST /v1/pages HTTP/1.1\r\nHost: %s\r\nX-Test-Call-Id: %s\r\n"+
+				"Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", way.host, id, len(body)))
 			_ = s.conn.SetReadDeadline(time.Now().Add(15 * time.Second))
 			first, err := http.ReadResponse(s.br, nil)
 			if err != nil || first.StatusCode != http.StatusContinue {

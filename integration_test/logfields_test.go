@@ -3,6 +3,8 @@ package integration_test
 import (
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // TestLogFieldsCarryTheirUnit: a number that is a time says its unit in
@@ -14,7 +16,7 @@ func TestLogFieldsCarryTheirUnit(t *testing.T) {
 		t.Fatalf("status %d: %s", code, body)
 	}
 	var call map[string]any
-	eventually(t, 5*time.Second, "the call's log line", func() bool {
+	testwait.Until(t, 5*time.Second, "the call's log line", func() bool {
 		for _, l := range p.logsWith("call") {
 			if l["path"] == "/v1/users/me" {
 				call = l

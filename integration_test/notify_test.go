@@ -14,9 +14,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
-// Tests of SPEC §12's notifications: each event reaches the command and
+// Tests of the notifications (docs/design.md#the-person-who-fixes-the-token): each event reaches the command and
 // the webhook once, within a second, with its facts and never a token; a
 // dead webhook never slows a call.
 
@@ -118,7 +120,7 @@ func ofKind(evs []hookEvent, kind string) []hookEvent {
 // kind, and returns the webhook's.
 func waitEvents(t *testing.T, h *hookReceiver, out, kind string, n int) []hookEvent {
 	t.Helper()
-	eventually(t, 10*time.Second, fmt.Sprintf("%d %s event(s) at the webhook and the command", n, kind), func() bool {
+	testwait.Until(t, 10*time.Second, fmt.Sprintf("%d %s event(s) at the webhook and the command", n, kind), func() bool {
 		return len(ofKind(h.events(), kind)) >= n && len(ofKind(commandEvents(t, out), kind)) >= n
 	})
 	return ofKind(h.events(), kind)
@@ -200,7 +202,7 @@ func TestEventsReachTheCommandAndTheWebhook(t *testing.T) {
 	})
 	t.Run("deliveries are counted", func(t *testing.T) {
 		for _, want := range []string{`notion_proxy_notifications_total{outcome="ok",sink="webhook"} 4`, `notion_proxy_notifications_total{outcome="ok",sink="command"} 4`} {
-			eventually(t, 5*time.Second, "/metrics to show "+want, func() bool {
+			testwait.Until(t, 5*time.Second, "/metrics to show "+want, func() bool {
 				_, metrics, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/metrics", nil, nil)
 				return strings.Contains(string(metrics), want)
 			})
@@ -260,7 +262,7 @@ func TestAFailingTokenCommandIsOneEventNotOneARetry(t *testing.T) {
 	if ev.Source != "token_command" || !strings.Contains(ev.Error, "exit status 1") || ev.Profile != "default" {
 		t.Errorf("refresh_failed event: %s", ev.raw)
 	}
-	eventually(t, 10*time.Second, "the refresh to be retried", func() bool { return p.countLogs("token refresh failed") >= 2 })
+	testwait.Until(t, 10*time.Second, "the refresh to be retried", func() bool { return p.countLogs("token refresh failed") >= 2 })
 	p.stop()
 	checkOnceEach(t, h, out)
 }

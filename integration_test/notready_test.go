@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // waitingCall sends GET /v1/users/me in base-URL mode in the background and
@@ -46,7 +48,7 @@ func TestATokenFileWrittenAfterStartServesTheWaitingCall(t *testing.T) {
 		t.Errorf("the banner does not say the token_file is missing:\n%s", banner)
 	}
 	done := waitingCall(t, p)
-	eventually(t, 5*time.Second, "the call to wait", func() bool { return p.status(t).Profiles[0].Waiting == 1 })
+	testwait.Until(t, 5*time.Second, "the call to wait", func() bool { return p.status(t).Profiles[0].Waiting == 1 })
 	if n := len(fake.Requests()); n != 0 {
 		t.Fatalf("the fake got %d calls while there was no token", n)
 	}

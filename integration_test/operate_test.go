@@ -13,6 +13,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 func TestMetricsParseAsPrometheusText(t *testing.T) {
@@ -22,7 +24,7 @@ func TestMetricsParseAsPrometheusText(t *testing.T) {
 	do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil)
 	do(t, p.baseClient(), "POST", p.baseURL()+"/v1/search", []byte(`{}`), nil)
 	writeAtomic(t, p.cfgPath, []byte("not: [valid"))
-	eventually(t, 2*time.Second, "the reload error", func() bool { return p.status(t).LastReloadError != "" })
+	testwait.Until(t, 2*time.Second, "the reload error", func() bool { return p.status(t).LastReloadError != "" })
 
 	resp, err := http.Get(p.baseURL() + "/metrics")
 	if err != nil {
@@ -114,7 +116,7 @@ func TestShutdownAnswersWaitingCalls(t *testing.T) {
 			codes <- resp.StatusCode
 		}()
 	}
-	eventually(t, 5*time.Second, "calls to wait", func() bool { return p.status(t).Profiles[0].Waiting == waiting })
+	testwait.Until(t, 5*time.Second, "calls to wait", func() bool { return p.status(t).Profiles[0].Waiting == waiting })
 	p.stop() // SIGINT; fails the test unless the exit code is 0
 	for i := 0; i < waiting; i++ {
 		if code := <-codes; code != 401 {
@@ -184,7 +186,7 @@ func TestPollFallbackReloadsOnceAWrite(t *testing.T) {
 	fake, fakeCA := startFake(t, tokA, tokB)
 	p := startProxy(t, upstreamConfig(fake, fakeCA)+"token: "+tokA+"\n", "--poll", "100ms")
 	writeAtomic(t, p.cfgPath, []byte("listen: 127.0.0.1:0\n"+upstreamConfig(fake, fakeCA)+"token: "+tokB+"\n"))
-	eventually(t, 2*time.Second, "the reload", func() bool { return p.countLogs("config reloaded") == 1 })
+	testwait.Until(t, 2*time.Second, "the reload", func() bool { return p.countLogs("config reloaded") == 1 })
 	time.Sleep(400 * time.Millisecond) // several poll ticks: none may reload again
 	if n := p.countLogs("config reloaded"); n != 1 {
 		t.Errorf("%d reloads for one write", n)

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Tests of SPEC §12's status page through plain HTTP: the page and its
+// Tests of the status page (docs/design.md#the-person-who-fixes-the-token) through plain HTTP: the page and its
 // files, its summary, and the paste-token form's guards and writes. The
 // same page in a real browser is in chromium_page_test.go.
 

@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
-// Tests of SPEC §5: a revoked token pauses its profile's calls, and a new
+// Tests of pause and replay (docs/design.md#the-gate-pause-and-replay): a revoked token pauses its profile's calls, and a new
 // token written to the config replays them.
 
 // loadCall is one call of the load test and what it got.
@@ -74,7 +75,7 @@ func TestRevocationUnderLoad(t *testing.T) {
 	}
 	defer stopCallers()
 
-	eventually(t, 20*time.Second, "calls flowing through every caller", func() bool { return finished.Load() >= 3*callers })
+	testwait.Until(t, 20*time.Second, "calls flowing through every caller", func() bool { return finished.Load() >= 3*callers })
 	fake.Revoke(tokA)
 	fpA := p.waitProfile(t, "default", "paused with every caller waiting", pausedWith(callers)).Token
 
@@ -117,7 +118,7 @@ func TestRevocationUnderLoad(t *testing.T) {
 		}
 	}
 	before := finished.Load()
-	eventually(t, 20*time.Second, "calls flowing again", func() bool { return finished.Load() >= before+3*callers })
+	testwait.Until(t, 20*time.Second, "calls flowing again", func() bool { return finished.Load() >= before+3*callers })
 	stopCallers()
 
 	t.Run("every call ends 200", func(t *testing.T) {
@@ -207,7 +208,7 @@ func TestSwapWhileInFlight(t *testing.T) {
 			fake.SetDelay(800 * time.Millisecond)
 			id := "swap-" + m.name
 			ch := sendAsync(context.Background(), m.client(p), "POST", m.url(p, "/v1/pages?q=1&q=2"), pageBody(id), callHeader(id))
-			eventually(t, 5*time.Second, "the call to reach the fake", func() bool { return len(withID(fake, id)) == 1 })
+			testwait.Until(t, 5*time.Second, "the call to reach the fake", func() bool { return len(withID(fake, id)) == 1 })
 			before := p.profile(t, "default").Token
 			fake.Revoke(old)
 			writeAtomic(t, p.cfgPath, []byte(tokenConfig(fake, fakeCA, "", next)))

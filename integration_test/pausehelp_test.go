@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
-// Helpers of the pause and replay tests (SPEC §5, §7): calls made from any
+// Helpers of the pause and replay tests (docs/design.md#the-gate-pause-and-replay, docs/design.md#admin-endpoints): calls made from any
 // goroutine, the fake's record of them, /-/status and the pause log lines.
 const (
 	tokD = "ntn_integration_token_DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD5e4f"
@@ -191,7 +192,7 @@ func (p *proc) profile(t *testing.T, name string) profileState {
 func (p *proc) waitProfile(t *testing.T, name, what string, cond func(profileState) bool) profileState {
 	t.Helper()
 	var last profileState
-	eventually(t, 10*time.Second, fmt.Sprintf("profile %s: %s (last: %+v)", name, what, &last), func() bool {
+	testwait.Until(t, 10*time.Second, fmt.Sprintf("profile %s: %s (last: %+v)", name, what, &last), func() bool {
 		last = p.profile(t, name)
 		return cond(last)
 	})
@@ -205,7 +206,7 @@ func pausedWith(n int) func(profileState) bool {
 
 func isOK(ps profileState) bool { return ps.State == "ok" && ps.Waiting == 0 && ps.PausedSince == nil }
 
-// callLines returns the log lines of program calls (SPEC §6: one a call).
+// callLines returns the log lines of program calls (one a call: docs/design.md#logs-and-metrics).
 func callLines(p *proc) []map[string]any {
 	var out []map[string]any
 	for _, l := range p.logsWith("call") {

@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
-// Tests of several profiles (SPEC §4, §5): each has its own token and pause
+// Tests of several profiles (docs/design.md#tokens, docs/design.md#the-gate-pause-and-replay): each has its own token and pause
 // state, and a call is selected by the program's own Bearer token or proxy
 // user.
 
@@ -182,7 +183,7 @@ func TestRemovingAProfileAnswersItsWaitingCalls(t *testing.T) {
 	}
 
 	writeAtomic(t, p.cfgPath, []byte(twoProfiles(fake, fakeCA, tokA, tokC)))
-	eventually(t, 5*time.Second, "the profile to be back", func() bool { return len(p.status(t).Profiles) == 2 })
+	testwait.Until(t, 5*time.Second, "the profile to be back", func() bool { return len(p.status(t).Profiles) == 2 })
 	p.waitProfile(t, "beta", "back, open", isOK)
 	if r := send(context.Background(), p.baseClient(), "POST", p.baseURL()+"/v1/pages", pageBody("beta-back"), beta("beta-back")); r.err != nil || r.code != 200 {
 		t.Fatalf("a call of the profile added back: %v", r)

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
-// No token leaves for a host other than the upstream (SPEC §4), including
+// No token leaves for a host other than the upstream (docs/design.md#tokens), including
 // when the upstream answers with a redirect: the proxy passes a redirect to
 // the program unchanged and never follows it itself. (A CONNECT to another
 // host carrying no token is TestOtherHostsAreTunnelledUntouched.)

@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 )
 
 // A reload that moves the upstream (issue 15): every send uses the config
-// current at that moment, calls admitted before the reload included (SPEC
-// §6), and a token only ever reaches the upstream configured with it. Two
+// current at that moment, calls admitted before the reload included
+// (docs/design.md#config-and-reloads), and a token only ever reaches the upstream configured with it. Two
 // fake Notions stand for the old and the new upstream; each keeps its own
 // record of what it was sent.
 
@@ -69,7 +70,7 @@ func TestARetryingCallGoesToTheUpstreamOfTheReload(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	retrying := sendAsync(ctx, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, callHeader("moved-retrying"))
-	eventually(t, 10*time.Second, "the call to be rate-limited by the old upstream", func() bool {
+	testwait.Until(t, 10*time.Second, "the call to be rate-limited by the old upstream", func() bool {
 		return len(withID(oldFake, "moved-retrying")) > 0
 	})
 

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // sentTo returns the fake's records of the call with X-Test-Call-Id id.
@@ -129,7 +130,7 @@ func TestPacingSmoothsABurst(t *testing.T) {
 		t.Errorf("11 calls at 10 rps arrived within %v", span)
 	}
 	// Each line is written once its answer is sent: wait for all of them.
-	eventually(t, 5*time.Second, "a log line for every call", func() bool { return len(callLines(p)) == calls })
+	testwait.Until(t, 5*time.Second, "a log line for every call", func() bool { return len(callLines(p)) == calls })
 	paced := 0
 	for _, l := range p.logsWith("call") {
 		if l["waited_for_rate"] == true {
@@ -157,7 +158,7 @@ func TestRetriesAndPausesCompose(t *testing.T) {
 			map[string]string{"X-Test-Call-Id": "composed", "Content-Type": "application/json"})
 		done <- code
 	}()
-	eventually(t, 10*time.Second, "the call to wait for a token", func() bool {
+	testwait.Until(t, 10*time.Second, "the call to wait for a token", func() bool {
 		st := p.status(t)
 		return st.Profiles[0].State == "paused" && st.Profiles[0].Waiting == 1
 	})
@@ -181,7 +182,7 @@ func TestRetriesAndPausesCompose(t *testing.T) {
 	}
 	// The call's line is written once its answer is sent: wait for it.
 	var line map[string]any
-	eventually(t, 5*time.Second, "the call's log line", func() bool {
+	testwait.Until(t, 5*time.Second, "the call's log line", func() bool {
 		for _, l := range p.logsWith("call") {
 			if l["path"] == "/v1/pages" {
 				line = l

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
-// Tests of the admin endpoints for test harnesses (SPEC §7): POST
+// Tests of the admin endpoints for test harnesses (docs/design.md#admin-endpoints): POST
 // /-/revoke pauses a profile without calling Notion, POST /-/reload reloads,
 // and admin_token guards both.
 
@@ -74,7 +76,7 @@ func TestAdminRevokeThenATokenWrite(t *testing.T) {
 	t.Run("a config write that keeps the rejected token keeps the calls waiting", func(t *testing.T) {
 		before := p.countLogs("config reloaded")
 		writeAtomic(t, p.cfgPath, []byte(tokenConfig(fake, fakeCA, "notion_version: \"2022-06-28\"\n", tokA)))
-		eventually(t, 5*time.Second, "the reload", func() bool { return p.countLogs("config reloaded") > before })
+		testwait.Until(t, 5*time.Second, "the reload", func() bool { return p.countLogs("config reloaded") > before })
 		if ps := p.profile(t, "default"); !pausedWith(len(modes))(ps) {
 			t.Errorf("status %+v, want still paused with every call waiting", ps)
 		}
@@ -140,7 +142,7 @@ func TestAdminTokenGuardsAdminPosts(t *testing.T) {
 		if r := admin(t, p, "/-/reload", adminTok); r.code != 200 {
 			t.Fatalf("got %v", r)
 		}
-		eventually(t, 5*time.Second, "a reload log line", func() bool { return p.countLogs("config reloaded") > before })
+		testwait.Until(t, 5*time.Second, "a reload log line", func() bool { return p.countLogs("config reloaded") > before })
 	})
 	t.Run("POST /-/revoke with the admin token pauses", func(t *testing.T) {
 		if r := admin(t, p, "/-/revoke?profile=default", adminTok); r.code != 200 {

@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // The Node client of the SDK tests: js/sdk_client.mjs, its dependencies
@@ -111,14 +112,14 @@ func runSDKClient(t *testing.T, node, mode string) {
 
 	// The warm-up calls went through with token A; the script now waits
 	// for a line on stdin before its main run.
-	eventually(t, 20*time.Second, "the SDK's warm-up calls", func() bool {
+	testwait.Until(t, 20*time.Second, "the SDK's warm-up calls", func() bool {
 		return stillRunning() && servedCalls(fake) >= sdkWorkers
 	})
 	fake.Revoke(tokA)
 	if _, err := io.WriteString(stdin, "go\n"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "the profile to pause with calls waiting", func() bool {
+	testwait.Until(t, 20*time.Second, "the profile to pause with calls waiting", func() bool {
 		st := p.status(t)
 		return stillRunning() && st.Profiles[0].State == "paused" && st.Profiles[0].Waiting >= 1
 	})

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 // suiteAudit collects, across the whole suite, every token the fake Notion

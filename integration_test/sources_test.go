@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 )
 
@@ -43,7 +44,7 @@ func TestTokenFileIsWatchedLikeTheConfig(t *testing.T) {
 			t.Fatal("token_file not used")
 		}
 		writeAtomic(t, secret, []byte(tokB+"\n"))
-		eventually(t, time.Second, "the rotated secret", func() bool { return tokenSeen(t, p, fake) == tokB })
+		testwait.Until(t, time.Second, "the rotated secret", func() bool { return tokenSeen(t, p, fake) == tokB })
 		writeAtomic(t, secret, []byte("  \n")) // an empty secret is ignored
 		time.Sleep(200 * time.Millisecond)
 		if tokenSeen(t, p, fake) != tokB {
@@ -87,7 +88,7 @@ func TestTokenFileIsWatchedLikeTheConfig(t *testing.T) {
 			t.Fatal("token_file not used")
 		}
 		swap("2", tokC)
-		eventually(t, time.Second, "the swapped secret", func() bool { return tokenSeen(t, p, fake) == tokC })
+		testwait.Until(t, time.Second, "the swapped secret", func() bool { return tokenSeen(t, p, fake) == tokC })
 	})
 }
 

@@ -21,6 +21,13 @@ type ProfileStatus struct {
 	PausedSince     *time.Time `json:"paused_since"`
 	LastReload      time.Time  `json:"last_reload"`
 	LastReloadError string     `json:"last_reload_error"`
+	// Rate limits (docs/design.md#the-rate-limit-scheduler, ratemetrics.go): the end of the current hold
+	// (null when not held) and its rate_limit_reason, the learned pace in
+	// calls/s (null when unpaced), and the calls waiting for either.
+	RateLimitedUntil *time.Time `json:"rate_limited_until"`
+	RateLimitReason  string     `json:"rate_limit_reason,omitempty"`
+	Pace             *float64   `json:"pace"`
+	RateWaiting      int        `json:"rate_waiting"`
 }
 
 // Status is the body of GET /-/status.
@@ -31,15 +38,15 @@ type Status struct {
 	Profiles        []ProfileStatus `json:"profiles"`
 }
 
-// serveAdmin serves the proxy's own endpoints (SPEC §7). Only loopback
+// serveAdmin serves the proxy's own endpoints (docs/design.md#admin-endpoints). Only loopback
 // callers are served; with admin_token set, POSTs must carry it.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if !isLoopback(r.RemoteAddr) {
-		writeNotionError(w, http.StatusForbidden, "proxy_admin_forbidden", "admin endpoints answer loopback callers only")
+		writeNotionError(w, http.StatusForbidden, codeAdminForbidden, "admin endpoints answer loopback callers only")
 		return
 	}
 	if r.Method == http.MethodPost && !s.adminAuthorized(r) {
-		writeNotionError(w, http.StatusUnauthorized, "proxy_admin_unauthorized", "admin POSTs need Authorization: Bearer <admin_token>")
+		writeNotionError(w, http.StatusUnauthorized, codeAdminUnauthorized, "admin POSTs need Authorization: Bearer <admin_token>")
 		return
 	}
 	route := r.Method + " " + r.URL.Path
@@ -56,7 +63,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		p := s.profiles.get(name)
 		if p == nil {
-			writeNotionError(w, http.StatusNotFound, "proxy_unknown_profile", "no profile named "+name)
+			writeNotionError(w, http.StatusNotFound, codeUnknownProfile, "no profile named "+name)
 			return
 		}
 		p.gate.Revoke(syntheticInvalidToken())
@@ -66,7 +73,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		s.metrics.handler().ServeHTTP(w, r)
 	case "POST /-/reload":
 		if err := s.Reload(true); err != nil {
-			writeNotionError(w, http.StatusUnprocessableEntity, "proxy_reload_failed", err.Error())
+			writeNotionError(w, http.StatusUnprocessableEntity, codeReloadFailed, err.Error())
 			return
 		}
 		writeJSON(w, http.StatusOK, s.Status())
@@ -74,15 +81,15 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		if s.servePage(w, r) { // the status page (page.go)
 			return
 		}
-		writeNotionError(w, http.StatusNotFound, "proxy_not_found", "no admin endpoint "+route)
+		writeNotionError(w, http.StatusNotFound, codeNotFound, "no admin endpoint "+route)
 	}
 }
 
 // Status returns a snapshot of every profile, tokens as fingerprints.
 func (s *Server) Status() Status {
-	s.statusMu.Lock()
-	st := Status{Config: s.runtime().cfg.Path, LastReload: s.lastReload, LastReloadError: s.reloadErr}
-	s.statusMu.Unlock()
+	s.status.mu.Lock()
+	st := Status{Config: s.runtime().cfg.Path, LastReload: s.status.lastReload, LastReloadError: s.status.err}
+	s.status.mu.Unlock()
 	for _, p := range s.profiles.all() {
 		ps := s.profileStatus(p)
 		ps.LastReload, ps.LastReloadError = st.LastReload, st.LastReloadError
@@ -98,6 +105,7 @@ func (s *Server) profileStatus(p *profile) ProfileStatus {
 		t := gs.PausedSince.UTC()
 		ps.PausedSince = &t
 	}
+	rateStatus(p, &ps)
 	return ps
 }
 

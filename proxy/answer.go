@@ -7,32 +7,25 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
 // Answers the proxy keeps or makes itself: Notion's invalid-token answer
 // kept for calls that give up waiting, and the proxy's own errors, all in
-// Notion's error shape (SPEC §10).
+// Notion's error shape (docs/design.md#errors).
 
-// Answer is a complete upstream answer, kept so that a call that gives up
-// waiting gets exactly what Notion said.
-type Answer struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-func syntheticInvalidToken() *Answer {
+func syntheticInvalidToken() *gate.Answer {
 	return jsonAnswer(http.StatusUnauthorized, rewrite.InvalidTokenBody())
 }
 
 // notionError is an answer of the proxy's own in Notion's error shape.
-func notionError(status int, code, msg string) *Answer {
+func notionError(status int, code, msg string) *gate.Answer {
 	return jsonAnswer(status, rewrite.ErrorBody(status, code, msg))
 }
 
-func jsonAnswer(status int, body []byte) *Answer {
-	return &Answer{Status: status, Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Body: body}
+func jsonAnswer(status int, body []byte) *gate.Answer {
+	return &gate.Answer{Status: status, Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Body: body}
 }
 
 // hostDeniedMsg answers proxy requests for other hosts under
@@ -45,7 +38,7 @@ const hostDeniedMsg = "notion-proxy only forwards " + rewrite.NotionHost + " (ot
 // answer the proxy keeps or judges (Notion's error objects are small): it
 // returns a nil Answer and resp, whose body now gives the bytes already
 // read and then the rest, so the program gets the answer whole.
-func peekAnswer(resp *http.Response) (*Answer, *http.Response, error) {
+func peekAnswer(resp *http.Response) (*gate.Answer, *http.Response, error) {
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
 		resp.Body.Close()
@@ -56,7 +49,7 @@ func peekAnswer(resp *http.Response) (*Answer, *http.Response, error) {
 		return nil, resp, nil
 	}
 	resp.Body.Close()
-	return &Answer{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil, nil
+	return &gate.Answer{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil, nil
 }
 
 // prefixedBody is an answer's body after peekAnswer: the bytes it read,
@@ -66,8 +59,8 @@ type prefixedBody struct {
 	io.Closer
 }
 
-// response turns a kept answer back into a response for req.
-func (a *Answer) response(req *http.Request) *http.Response {
+// responseOf turns a kept answer back into a response for req.
+func responseOf(a *gate.Answer, req *http.Request) *http.Response {
 	h := a.Header.Clone()
 	h.Set("Content-Length", strconv.Itoa(len(a.Body)))
 	return &http.Response{

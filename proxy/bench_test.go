@@ -16,8 +16,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -32,7 +33,7 @@ import (
 func BenchmarkCall(b *testing.B) {
 	const token = "ntn_bench_0123456789abcdefghijklmnopqrstuvwxyzAB"
 	fake, srv, ln := serveAgainstFake(b, zerolog.InfoLevel, token)
-	ca := srv.ca
+	ca := srv.ways.ca
 	fakeRoots := x509.NewCertPool()
 	fakeRoots.AppendCertsFromPEM(fake.CAPEM())
 	proxyRoots := x509.NewCertPool()
@@ -117,7 +118,7 @@ func serveAgainstFake(tb testing.TB, level zerolog.Level, tokens ...string) (*fa
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ca, _, err := LoadOrCreateCA(dir, []string{rewrite.NotionHost})
+	ca, _, err := localca.LoadOrCreate(dir, []string{rewrite.NotionHost})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Browsers (SPEC §11): no web page may use the proxy. Every request that
+// Browsers (docs/design.md#browsers): no web page may use the proxy. Every request that
 // reaches the listener, or is read from an intercepted tunnel, is screened
 // before it is routed (screenListener, screenIntercepted):
 //
@@ -33,10 +33,8 @@ import (
 // Forward-proxy requests for other hosts (CONNECT, absolute URIs) are
 // judged by their target as before: they never carry a token.
 
-// Error codes of the proxy's browser refusals.
+// Messages of the proxy's browser refusals.
 const (
-	codeHostNotAllowed  = "proxy_host_not_allowed"
-	codeBrowserRefused  = "proxy_browser_refused"
 	msgHostNotAllowed   = "notion-proxy answers only requests whose Host names this machine (loopback, localhost, the listen host or allowed_hosts)"
 	msgBrowserRefused   = "notion-proxy does not serve web pages, except those of the origins in cors.allowed_origins"
 	msgAdminCrossOrigin = "notion-proxy's admin endpoints do not serve web pages of other origins"
@@ -78,7 +76,7 @@ func (s *Server) screenListener(w http.ResponseWriter, r *http.Request, isAdmin 
 // literal is no DNS rebinding: a page whose origin is this machine's
 // address and port is the proxy's own.
 func (s *Server) namesThisMachine(host string) bool {
-	self := s.self.Load()
+	self := s.ways.self.Load()
 	if self == nil || !self.Addr().IsUnspecified() {
 		return false
 	}
@@ -184,7 +182,7 @@ type refusalKey struct {
 func newRefusals(reg *prometheus.Registry) *refusals {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "notion_proxy_refused_total",
-		Help: "Requests refused because they came from a web page (SPEC §11), by reason: host_not_allowed, origin_not_allowed, cross_site.",
+		Help: "Requests refused because they came from a web page, by reason: host_not_allowed, origin_not_allowed, cross_site.",
 	}, []string{"reason"})
 	for _, reason := range []string{rewrite.RefusedHost, rewrite.RefusedOrigin, rewrite.RefusedFetchSite} {
 		c.WithLabelValues(reason)

@@ -17,8 +17,10 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -45,7 +47,7 @@ func TestChurn(t *testing.T) {
 		// waiting for a token measure their wait again.
 		cfg := fmt.Sprintf("listen: 127.0.0.1:0\nupstream: %s\nupstream_ca: fake-ca.pem\ntoken: %s\n"+
 			"pause: {max_queued: %d, timeout: %dm}\n# rewrite %d\n", fake.URL(), tok, 10000+n, 10+n%2, n)
-		if err := WriteFileAtomic(path, []byte(cfg), 0o600); err != nil {
+		if err := atomicfile.Write(path, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -54,7 +56,7 @@ func TestChurn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _, err := LoadOrCreateCA(dir, []string{rewrite.NotionHost})
+	ca, _, err := localca.LoadOrCreate(dir, []string{rewrite.NotionHost})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,6 @@ import (
 // close before the end of the answer, often before any byte. The call is
 // logged and counted for what the program got, not as Notion's status.
 
-// outcomeBodyCut is the outcome of a call whose answer broke off.
-const outcomeBodyCut = "upstream body cut"
-
 // watchedBody is the body of an answer passed to the program; it keeps
 // the first read error other than io.EOF in its call. Only the goroutine
 // serving the call reads it.
@@ -41,7 +38,7 @@ func (c *call) noteBodyCut(r *http.Request) {
 	switch {
 	case c.bodyErr == nil:
 	case r.Context().Err() != nil:
-		c.status, c.outcome = 499, "program went away"
+		c.status, c.outcome = 499, outcomeProgramGone
 	default:
 		c.upstreamStatus = c.status
 		c.status, c.outcome = http.StatusBadGateway, outcomeBodyCut

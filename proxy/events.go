@@ -15,11 +15,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/notify"
+	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// The person who fixes the token (SPEC §12): events for them from the
+// The person who fixes the token (docs/design.md#the-person-who-fixes-the-token): events for them from the
 // gate, the refresher, reloads and calls that give up, sent by a
 // notify.Notifier, and what the status page (page.go) shows them.
 //
@@ -98,7 +100,7 @@ func (h *humanSide) lastErrorOf(profile string) string {
 // pageURL is the status page's address on the listener.
 func (s *Server) pageURL() string {
 	host := s.runtime().cfg.Listen
-	if ap := s.self.Load(); ap != nil {
+	if ap := s.ways.self.Load(); ap != nil {
 		addr := ap.Addr()
 		if addr.IsUnspecified() {
 			addr = netip.AddrFrom4([4]byte{127, 0, 0, 1})
@@ -129,13 +131,13 @@ func (s *Server) whatToDo(pc config.Profile) string {
 }
 
 // tellGate turns a gate's pause or resume into an event.
-func (s *Server) tellGate(name string, ev GateEvent) {
+func (s *Server) tellGate(name string, ev gate.Event) {
 	p := s.profiles.get(name)
 	if p == nil {
 		return
 	}
 	switch {
-	case ev.Paused:
+	case ev.Kind == gate.Paused:
 		what := "Notion rejected the token " + rewrite.Fingerprint(ev.Token)
 		if ev.Token == "" {
 			what = "no token"
@@ -154,7 +156,7 @@ func (s *Server) tellGate(name string, ev GateEvent) {
 		}
 		s.human.notifier.Notify(notify.Event{Event: notify.Paused, Profile: name, Token: fp, Since: &since,
 			Waiting: &waiting, Config: s.runtime().cfg.Path, Page: s.pageURL(), Do: s.whatToDo(p.config())})
-	case ev.Resumed:
+	case ev.Kind == gate.Resumed:
 		s.human.setLastError(name, "")
 		if !s.human.setTold(name, false) {
 			return
@@ -170,7 +172,7 @@ func (s *Server) tellRefreshFailed(p *profile, source string, err error) {
 	s.human.setLastError(p.name, source+": "+err.Error())
 	s.human.setTold(p.name, true)
 	do := s.whatToDo(p.config())
-	if !errors.Is(err, errInvalidGrant) && source == "oauth" {
+	if !errors.Is(err, tokensource.ErrInvalidGrant) && source == "oauth" {
 		do = "The proxy retries with back-off; calls of this profile wait."
 	}
 	s.human.notifier.Notify(notify.Event{Event: notify.RefreshFailed, Profile: p.name, Source: source,
@@ -198,11 +200,11 @@ func (s *Server) tellReload(err error) {
 func (s *Server) tellGaveUp(c *call, err error) {
 	reason := ""
 	switch {
-	case errors.Is(err, ErrPauseTimeout):
+	case errors.Is(err, gate.ErrPauseTimeout):
 		reason = notify.ReasonTimeout
-	case errors.Is(err, ErrQueueFull):
+	case errors.Is(err, gate.ErrQueueFull):
 		reason = notify.ReasonMaxQueued
-	case errors.Is(err, ErrProfileRemoved):
+	case errors.Is(err, gate.ErrProfileRemoved):
 		reason = notify.ReasonProfileRemoved
 	default:
 		return // shutting down: nobody to tell that to

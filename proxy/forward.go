@@ -12,6 +12,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
+	"github.com/notion-proxy/notion-proxy/proxy/reqbody"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -27,7 +29,7 @@ type call struct {
 	start   time.Time
 	rt      *runtimeConfig // the config the call was admitted under (its body limit); sends use the current one
 	profile *profile
-	body    *body
+	body    *reqbody.Body
 	oauth   bool
 
 	attempts       int
@@ -36,10 +38,13 @@ type call struct {
 	waitedForToken bool
 	tokenWait      time.Duration // time spent waiting for a token so far
 	waitedForRate  bool
-	replayed       bool // sent after waiting for a token
+	rateWait       time.Duration // time spent waiting for the rate-limit scheduler
+	scheduled      bool          // a send granted by the scheduler is out (ratelimit.go)
+	last429        *gate.Answer  // the call's latest 429 or 529
+	replayed       bool          // sent after waiting for a token
 	lastToken      string
 	upstreamHost   string // where the last send went
-	last401        *Answer
+	last401        *gate.Answer
 	status         int
 	upstreamStatus int   // Notion's status, when the program got another (a cut body)
 	bodyErr        error // why reading the answer's body failed, if it did
@@ -48,7 +53,7 @@ type call struct {
 
 	// The gate's answer that serveNotion waited for, for roundTrip's
 	// first attempt (hasPending until roundTrip takes it).
-	pending    Ticket
+	pending    gate.Ticket
 	pendingErr error
 	hasPending bool
 }
@@ -70,12 +75,9 @@ func (s *Server) serveNotion(w http.ResponseWriter, r *http.Request) {
 	// Wait for the gate here rather than inside the reverse proxy: a call
 	// that waits minutes for a token then holds no outgoing copy of itself,
 	// and its connection can be parked outside net/http (park.go).
-	t, place, err := s.join(c)
-	if place != nil {
-		if s.park(w, r, c, place) {
-			return // the parked call is finished by resume
-		}
-		t, err = s.wait(r.Context(), c, place)
+	t, parked, err := s.acquire(r.Context(), c, func(place *gate.Place) bool { return s.park(w, r, c, place) })
+	if parked {
+		return // the parked call is finished by resume
 	}
 	s.forward(w, r, c, t, err)
 }
@@ -93,20 +95,20 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*call, *http.Req
 		return nil, r
 	}
 	if r.ContentLength > rt.cfg.MaxBodyBytes {
-		return refuse(http.StatusRequestEntityTooLarge, "body too large", "proxy_body_too_large",
+		return refuse(http.StatusRequestEntityTooLarge, outcomeBodyTooLarge, codeBodyTooLarge,
 			fmt.Sprintf("request body of %d bytes is over max_body_bytes (%d)", r.ContentLength, rt.cfg.MaxBodyBytes))
 	}
 	b, err := readRequestBody(w, r, rt.cfg.MaxBodyBytes)
 	switch {
-	case errors.Is(err, errBodyTooLarge):
-		return refuse(http.StatusRequestEntityTooLarge, "body too large", "proxy_body_too_large",
+	case errors.Is(err, reqbody.ErrTooLarge):
+		return refuse(http.StatusRequestEntityTooLarge, outcomeBodyTooLarge, codeBodyTooLarge,
 			fmt.Sprintf("request body is over max_body_bytes (%d)", rt.cfg.MaxBodyBytes))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		w.Header().Set("Connection", "close")
-		return refuse(http.StatusRequestTimeout, "body stalled", "proxy_body_timeout",
+		return refuse(http.StatusRequestTimeout, outcomeBodyStalled, codeBodyTimeout,
 			fmt.Sprintf("request body stalled: no byte for %v", bodyIdleTimeout))
 	case err != nil:
-		return refuse(http.StatusBadRequest, "body unreadable", "proxy_bad_request", err.Error())
+		return refuse(http.StatusBadRequest, outcomeBodyUnreadable, codeBadRequest, err.Error())
 	}
 	c.body = b
 	creds := rewrite.IncomingCredentials(r.Header)
@@ -121,17 +123,18 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*call, *http.Req
 
 // forward sends an admitted call upstream through the reverse proxy, given
 // the gate's answer to its first attempt, and logs it.
-func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t Ticket, err error) {
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t gate.Ticket, err error) {
 	defer s.logCall(r, c)
 	defer c.noteBodyCut(r)
 	defer c.body.Close()
 	c.pending, c.pendingErr, c.hasPending = t, err, true
-	s.rp.ServeHTTP(w, r)
+	s.ways.rp.ServeHTTP(w, r)
 	if c.hasPending && c.pendingErr == nil {
 		// The reverse proxy refused the call before sending it: hand the
 		// ticket back, or a probe's would be held forever.
-		c.report(c.pending, Unknown, nil)
+		c.report(c.pending, gate.Unknown, nil)
 	}
+	c.sent(false) // a scheduler's grant never outlives its call
 }
 
 // rewriteOut points the outgoing request at the current upstream. Each
@@ -145,8 +148,8 @@ func (s *Server) rewriteOut(pr *proxyRequest) {
 
 // roundTrip sends one call upstream and returns the answer the program
 // gets. It pauses on an invalid-token answer and replays when the gate lets
-// it (SPEC §5), paces by rate_limit, and retries rate-limited and, for safe
-// calls, transient failures (SPEC §6). Every send uses the same body bytes.
+// it (docs/design.md#the-gate-pause-and-replay), paces by rate_limit, and retries rate-limited and, for safe
+// calls, transient failures (docs/design.md#retries-and-rate-limits). Every send uses the same body bytes.
 func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 	c := callFrom(req.Context())
 	ctx := req.Context()
@@ -155,33 +158,49 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		if c.hasPending {
 			c.hasPending = false
 		} else {
-			t, err = s.acquire(ctx, c)
+			t, _, err = s.acquire(ctx, c, nil)
 		}
 		if err != nil {
-			if gaveUp(err) {
+			if gate.GaveUp(err) {
 				return s.gaveUpAnswer(req, c, err), nil
 			}
 			return nil, err
 		}
+		if err := s.schedule(ctx, c); err != nil {
+			c.report(t, gate.Unknown, nil)
+			if errors.Is(err, errRateLimitGaveUp) {
+				c.outcome = err.Error()
+				ans := c.rateLimitAnswer()
+				c.status = ans.Status
+				return responseOf(ans, req), nil
+			}
+			return nil, err
+		}
 		if err := s.pace(ctx, c); err != nil {
-			c.report(t, Unknown, nil)
+			c.sent(false)
+			c.report(t, gate.Unknown, nil)
 			return nil, err
 		}
 		rt, err := s.sendConfig(c, t)
+		if err != nil {
+			// Nothing is sent: hand back the scheduler's grant and the
+			// gate's ticket.
+			c.sent(false)
+			c.report(t, gate.Unknown, nil)
+		}
 		if errors.Is(err, errTokenChanged) {
-			c.report(t, Unknown, nil)
 			continue // a reload changed the token since t: take the new one
 		}
 		if err != nil {
-			c.report(t, Unknown, nil)
 			return s.gaveUpAnswer(req, c, err), nil
 		}
-		if t.waited || c.last401 != nil {
+		if t.Waited() || c.last401 != nil {
 			c.replayed = true
 		}
 		resp, err := s.send(req, c, rt, t.Token)
 		if err != nil {
-			c.report(t, Unknown, nil)
+			c.sent(false)
+			c.report(t, gate.Unknown, nil)
 			if d, ok := s.retryWait(c, req, 0, ""); ok && sleep(ctx, d) == nil {
 				continue
 			}
@@ -189,32 +208,48 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if resp.StatusCode == http.StatusUnauthorized && !c.oauth {
 			ans, long, err := peekAnswer(resp)
+			c.sent(err == nil)
 			if err != nil {
-				c.report(t, Unknown, nil)
+				c.report(t, gate.Unknown, nil)
 				return nil, err
 			}
 			if ans != nil && rewrite.IsInvalidToken(ans.Status, ans.Header, ans.Body) {
 				c.last401 = ans
 				c.waitedForToken = true
-				c.report(t, Rejected, ans)
+				c.report(t, gate.Rejected, ans)
 				continue
 			}
 			if ans != nil {
-				resp = ans.response(req)
+				resp = responseOf(ans, req)
 			} else {
 				resp = long
 			}
 		}
+		limited := rewrite.IsRateLimited(resp.StatusCode)
+		if limited && rt.cfg.Retry.RateLimited {
+			// The profile's hold, not a sleep of this call's own, makes
+			// it (and every other call of the profile) wait.
+			resp, err = s.holdProfile(c, req, resp)
+			c.sent(false)
+			if err != nil {
+				c.report(t, gate.Unknown, nil)
+				return nil, err
+			}
+		}
+		c.sent(!limited)
 		if d, ok := s.retryWait(c, req, resp.StatusCode, resp.Header.Get("Retry-After")); ok {
 			// Rate limits and 5xx say nothing about the token.
-			c.report(t, Unknown, nil)
+			c.report(t, gate.Unknown, nil)
 			discard(resp)
+			if limited && rt.cfg.Retry.RateLimited {
+				continue
+			}
 			if err := sleep(ctx, d); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		c.report(t, Accepted, nil)
+		c.report(t, gate.Accepted, nil)
 		if resp.StatusCode != http.StatusSwitchingProtocols { // an upgraded body must stay writable
 			resp.Body = &watchedBody{ReadCloser: resp.Body, c: c}
 		}
@@ -222,27 +257,30 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// acquire waits for the profile's gate: join, then wait if the call must.
-func (s *Server) acquire(ctx context.Context, c *call) (Ticket, error) {
-	t, place, err := s.join(c)
-	if place == nil {
-		return t, err
-	}
-	return s.wait(ctx, c, place)
-}
-
-// join asks the profile's gate for a ticket (Gate.Join). Notion's OAuth
-// endpoints carry the program's own Basic credentials: they are never
-// paused and never given a profile token.
-func (s *Server) join(c *call) (Ticket, *Place, error) {
+// acquire is the one way a call gets its ticket from its profile's gate
+// (docs/design.md#waiting-for-a-ticket): at once, or after waiting at its
+// place in the queue. When the call must wait and park is not nil, park
+// may take the wait over (a parked call, park.go): acquire then reports
+// parked, with no ticket. Notion's OAuth endpoints carry the program's own
+// Basic credentials: they are never paused and never given a profile
+// token.
+func (s *Server) acquire(ctx context.Context, c *call, park func(*gate.Place) bool) (t gate.Ticket, parked bool, err error) {
 	if c.oauth {
-		return Ticket{}, nil, nil
+		return gate.Ticket{}, false, nil
 	}
-	return c.profile.gate.Join(c.seq)
+	t, place, err := c.profile.gate.Join(c.seq)
+	if place == nil {
+		return t, false, err
+	}
+	if park != nil && park(place) {
+		return gate.Ticket{}, true, nil
+	}
+	t, err = s.wait(ctx, c, place)
+	return t, false, err
 }
 
 // wait waits at place for the call's ticket.
-func (s *Server) wait(ctx context.Context, c *call, place *Place) (Ticket, error) {
+func (s *Server) wait(ctx context.Context, c *call, place *gate.Place) (gate.Ticket, error) {
 	start := s.now()
 	t, err := place.WaitLimit(ctx, func() (time.Duration, <-chan struct{}) {
 		rt := s.runtime()
@@ -262,15 +300,15 @@ func (s *Server) waitLeft(c *call, rt *runtimeConfig, start time.Time) time.Dura
 
 // noteWait counts d, the time the call spent at its place in the queue,
 // if it did wait there.
-func (c *call) noteWait(t Ticket, d time.Duration) {
-	if t.waited {
+func (c *call) noteWait(t gate.Ticket, d time.Duration) {
+	if t.Waited() {
 		c.waitedForToken = true
 		c.tokenWait += d
 	}
 }
 
 // report tells the profile's gate how a send went (not for OAuth calls).
-func (c *call) report(t Ticket, v Verdict, ans *Answer) {
+func (c *call) report(t gate.Ticket, v gate.Verdict, ans *gate.Answer) {
 	if !c.oauth {
 		c.profile.gate.Report(t, v, ans)
 	}
@@ -321,19 +359,19 @@ func (s *Server) send(req *http.Request, c *call, rt *runtimeConfig, token strin
 }
 
 // gaveUpAnswer is the answer of a call that the gate's own end to its wait
-// (gaveUp), or a reload that removed its profile, stopped: rejectionFor.
+// (gate.GaveUp), or a reload that removed its profile, stopped: rejectionFor.
 func (s *Server) gaveUpAnswer(req *http.Request, c *call, err error) *http.Response {
 	s.tellGaveUp(c, err)
 	c.outcome = err.Error()
 	ans := s.rejectionFor(c)
 	c.status = ans.Status
-	return ans.response(req)
+	return responseOf(ans, req)
 }
 
 // rejectionFor is the answer a call gets when it gives up waiting: its own
 // invalid-token answer, else the one that paused its profile, else a
 // Notion-shaped 401 (no token was ever configured, or /-/revoke).
-func (s *Server) rejectionFor(c *call) *Answer {
+func (s *Server) rejectionFor(c *call) *gate.Answer {
 	if c.last401 != nil {
 		return c.last401
 	}
@@ -369,15 +407,15 @@ func (p *bufferPool) Put(b []byte) {
 func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	c := callFrom(r.Context())
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		c.status, c.outcome = 499, "program went away"
+		c.status, c.outcome = 499, outcomeProgramGone
 		return
 	}
-	c.outcome = "upstream unreachable"
+	c.outcome = outcomeUpstreamUnreachable
 	host := c.upstreamHost
 	if host == "" {
 		host = s.runtime().cfg.Upstream.Host
 	}
-	s.writeError(w, c, http.StatusBadGateway, "proxy_upstream_unreachable",
+	s.writeError(w, c, http.StatusBadGateway, codeUpstreamUnreachable,
 		fmt.Sprintf("notion-proxy could not reach %s: %v", host, err))
 }
 

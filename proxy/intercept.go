@@ -15,7 +15,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Interception of CONNECT tunnels (SPEC §2.1, §9): goproxy answers CONNECT;
+// Interception of CONNECT tunnels (docs/design.md#ways-in, docs/design.md#the-local-ca): goproxy answers CONNECT;
 // a tunnel to the Notion host is hijacked, its TLS terminated with a leaf of
 // the local CA, and the connection handed to a standard net/http server,
 // whose requests go the same way as base-URL calls. Tunnels to other hosts
@@ -42,7 +42,7 @@ func (s *Server) onConnect(host string, ctx *goproxy.ProxyCtx) (*goproxy.Connect
 		return &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: s.intercept}, host
 	}
 	if s.runtime().cfg.OtherHosts == config.OtherHostsDeny {
-		ctx.Resp = notionError(http.StatusForbidden, "proxy_host_denied", hostDeniedMsg).response(ctx.Req)
+		ctx.Resp = responseOf(notionError(http.StatusForbidden, codeHostDenied, hostDeniedMsg), ctx.Req)
 		ctx.Resp.Close = true
 		s.log.Info().Str("host", hostOnly(host)).Msg("CONNECT refused (other_hosts: deny)")
 		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, host
@@ -58,10 +58,10 @@ func (s *Server) intercept(connect *http.Request, client net.Conn, _ *goproxy.Pr
 		client.Close()
 		return
 	}
-	tc := tls.Server(client, s.ca.ServerTLSConfig(rewrite.NotionHost))
-	s.tunnelCreds.Store(tc, rewrite.IncomingCredentials(connect.Header))
-	if !s.mitmLn.push(tc) {
-		s.tunnelCreds.Delete(tc)
+	tc := tls.Server(client, s.ways.ca.ServerTLSConfig(rewrite.NotionHost))
+	s.ways.tunnelCreds.Store(tc, rewrite.IncomingCredentials(connect.Header))
+	if !s.ways.mitmLn.push(tc) {
+		s.ways.tunnelCreds.Delete(tc)
 		client.Close()
 	}
 }
@@ -71,7 +71,7 @@ type tunnelCredsKey struct{}
 // tunnelContext gives the requests of an intercepted tunnel the proxy
 // credentials of its CONNECT.
 func (s *Server) tunnelContext(ctx context.Context, c net.Conn) context.Context {
-	if creds, ok := s.tunnelCreds.Load(c); ok {
+	if creds, ok := s.ways.tunnelCreds.Load(c); ok {
 		return context.WithValue(ctx, tunnelCredsKey{}, creds)
 	}
 	return ctx
@@ -79,7 +79,7 @@ func (s *Server) tunnelContext(ctx context.Context, c net.Conn) context.Context 
 
 func (s *Server) forgetTunnel(c net.Conn, st http.ConnState) {
 	if st == http.StateClosed || st == http.StateHijacked {
-		s.tunnelCreds.Delete(c)
+		s.ways.tunnelCreds.Delete(c)
 	}
 }
 

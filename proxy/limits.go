@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/elazarl/goproxy"
+
+	"github.com/notion-proxy/notion-proxy/proxy/reqbody"
 )
 
 // Bounds on what a program may make the proxy wait for or hold, on the
@@ -35,7 +37,7 @@ const (
 	bodyIdleTimeout = 10 * time.Second
 )
 
-// readRequestBody reads r's body in full (readBody, up to limit) with
+// readRequestBody reads r's body in full (reqbody.Read, up to limit) with
 // bodyIdleTimeout between reads. A stalled body fails with an error
 // matching os.ErrDeadlineExceeded; the connection's read deadline is then
 // left in the past, so that net/http closes the connection instead of
@@ -45,12 +47,12 @@ const (
 // token, minutes), and a deadline expiring there would cancel the call.
 // net/http clears it when it starts that read; clearing it here as well
 // does not depend on that.
-func readRequestBody(w http.ResponseWriter, r *http.Request, limit int64) (*body, error) {
+func readRequestBody(w http.ResponseWriter, r *http.Request, limit int64) (*reqbody.Body, error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return readBody(r.Body, limit, "")
+		return reqbody.Read(r.Body, limit, "")
 	}
 	rc := http.NewResponseController(w)
-	b, err := readBodySized(idleDeadlineReader{r: r.Body, rc: rc}, r.ContentLength, limit, "")
+	b, err := reqbody.ReadSized(idleDeadlineReader{r: r.Body, rc: rc}, r.ContentLength, limit, "")
 	if err == nil {
 		_ = rc.SetReadDeadline(time.Time{})
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// LogWriterHealth is what the log writer says of itself (BatchWriter has
+// LogWriterHealth is what the log writer says of itself (logbatch.Writer has
 // both methods), for /metrics and /-/healthz.
 type LogWriterHealth interface {
 	// Dropped returns how many log lines were dropped so far.

@@ -66,7 +66,7 @@ func newMetrics(ps *profiles) *metrics {
 		}, []string{"profile", "result"}),
 	}
 	m.reg.MustRegister(m.calls, m.retries, m.replays, m.pauses, m.pauseDuration, m.upstreamLat,
-		m.reloads, m.reloadErrors, m.tokenRefreshes, newGateCollector(ps))
+		m.reloads, m.reloadErrors, m.tokenRefreshes, newGateCollector(ps), newRateCollector(ps))
 	return m
 }
 

@@ -17,13 +17,13 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// The status page for a person (SPEC §12): GET /-/ is plain HTML, CSS and
+// The status page for a person (docs/design.md#the-person-who-fixes-the-token): GET /-/ is plain HTML, CSS and
 // a small script shipped in the binary, no external asset. The script
 // polls GET /-/summary and, for a paused profile whose token is inline or
 // in a token_file, offers a form that POSTs the new token to /-/token.
 //
 // The form is safe from other pages: besides the Host and Origin checks
-// every request passes (SPEC §11), POST /-/token needs the page's secret,
+// every request passes (docs/design.md#browsers), POST /-/token needs the page's secret,
 // random per process and readable only by a page of the proxy's own
 // origin, in the X-Notion-Proxy-Page header (which no cross-origin form or
 // simple request can send), and a JSON body; with admin_token set, the
@@ -41,12 +41,6 @@ const (
 	pageSecretHeader = "X-Notion-Proxy-Page"
 	pageSecretSlot   = "{{PAGE_SECRET}}"
 	maxPasteBytes    = 64 << 10
-)
-
-// Error codes of POST /-/token.
-const (
-	codePageForbidden   = "proxy_page_forbidden"
-	codeTokenNotWritten = "proxy_token_not_written"
 )
 
 // pageCSP lets the page load only its own script and style and talk only
@@ -146,7 +140,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) servePageFile(w http.ResponseWriter, r *http.Request, name string) {
 	data, err := pageFiles.ReadFile(name)
 	if err != nil {
-		writeNotionError(w, http.StatusNotFound, "proxy_not_found", "no page file "+name)
+		writeNotionError(w, http.StatusNotFound, codeNotFound, "no page file "+name)
 		return
 	}
 	if name == "page/index.html" {
@@ -208,12 +202,12 @@ func (s *Server) servePaste(w http.ResponseWriter, r *http.Request) {
 	}
 	var req pasteRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, maxPasteBytes)).Decode(&req); err != nil {
-		writeNotionError(w, http.StatusBadRequest, "proxy_bad_request", "the body is not {\"profile\": ..., \"token\": ...}")
+		writeNotionError(w, http.StatusBadRequest, codeBadRequest, "the body is not {\"profile\": ..., \"token\": ...}")
 		return
 	}
 	p := s.profiles.get(req.Profile)
 	if p == nil {
-		writeNotionError(w, http.StatusNotFound, "proxy_unknown_profile", "no profile named "+req.Profile)
+		writeNotionError(w, http.StatusNotFound, codeUnknownProfile, "no profile named "+req.Profile)
 		return
 	}
 	token := strings.TrimSpace(req.Token)
@@ -249,7 +243,7 @@ func (s *Server) writePasted(p *profile, token string) (string, error) {
 	}
 	path := s.runtime().cfg.Path
 	// An OAuth refresh writing the same file waits (persistOAuth).
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
+	s.reloads.mu.Lock()
+	defer s.reloads.mu.Unlock()
 	return path, SetTokenInFile(path, p.name, token, s.getenv)
 }

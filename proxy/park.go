@@ -10,10 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Parking a call that waits for a token (SPEC §5). A pause can last
+// Parking a call that waits for a token (docs/design.md#parking). A pause can last
 // minutes and hold thousands of calls. Left to net/http, each would keep its
 // connection's serving goroutine, a second goroutine watching for the
 // program going away, and about 10 KiB of read and write buffers. Instead
@@ -44,7 +45,7 @@ type parked struct {
 	conn  net.Conn
 	req   *http.Request
 	call  *call
-	place *Place
+	place *gate.Place
 	ln    *connListener
 	creds *rewrite.Credentials // an intercepted tunnel's, for its later requests
 
@@ -55,7 +56,7 @@ type parked struct {
 	answered atomic.Bool
 
 	// The gate's answer, set before the connection is handed back.
-	ticket Ticket
+	ticket gate.Ticket
 	err    error
 }
 
@@ -63,10 +64,10 @@ type parked struct {
 // to the server that served r, or nil when r's server is not one of ours.
 func (s *Server) resumeListener(r *http.Request) *connListener {
 	switch r.Context().Value(http.ServerContextKey) {
-	case s.httpSrv:
-		return s.httpResumeLn
-	case s.mitmSrv:
-		return s.mitmResumeLn
+	case s.ways.httpSrv:
+		return s.parking.httpLn
+	case s.ways.mitmSrv:
+		return s.parking.mitmLn
 	}
 	return nil
 }
@@ -75,15 +76,15 @@ func (s *Server) resumeListener(r *http.Request) *connListener {
 // waits in the background. It reports false, having done nothing, when the
 // call must wait in place instead: the connection cannot be hijacked, or
 // the server is shutting down.
-func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *Place) bool {
+func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *gate.Place) bool {
 	ln := s.resumeListener(r)
 	hj, ok := w.(http.Hijacker)
 	if ln == nil || !ok {
 		return false
 	}
-	s.parkMu.Lock()
-	defer s.parkMu.Unlock()
-	if s.parkClosed {
+	s.parking.mu.Lock()
+	defer s.parking.mu.Unlock()
+	if s.parking.closed {
 		return false
 	}
 	conn, rw, err := hj.Hijack()
@@ -98,7 +99,7 @@ func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *Pl
 	if creds, ok := r.Context().Value(tunnelCredsKey{}).(rewrite.Credentials); ok {
 		p.creds = &creds
 	}
-	s.parkedCalls.Add(1)
+	s.parking.calls.Add(1)
 	go p.run()
 	return true
 }
@@ -108,7 +109,7 @@ func (s *Server) park(w http.ResponseWriter, r *http.Request, c *call, place *Pl
 // the connection, as net/http's background read does, until the program
 // goes away, the read deadline (the call's pause timeout) passes, or the
 // gate's answer moves the deadline to the past. The call stays counted in
-// parkedCalls until resume has answered it or it is abandoned.
+// parking.calls until resume has answered it or it is abandoned.
 func (p *parked) run() {
 	s, c := p.s, p.call
 	start := s.now()
@@ -127,14 +128,14 @@ func (p *parked) run() {
 			return s.waitLeft(c, rt, start), rt.pauseTimeoutSet.Done()
 		})
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		p.ticket, p.err = p.place.Poll(ErrPauseTimeout)
+		p.ticket, p.err = p.place.Poll(gate.ErrPauseTimeout)
 	default:
 		gone = true
 		p.ticket, p.err = p.place.Poll(context.Canceled)
 	}
 	c.noteWait(p.ticket, s.now().Sub(start))
 	if gone {
-		p.abandon("program went away")
+		p.abandon(outcomeProgramGone)
 		return
 	}
 	_ = p.conn.SetReadDeadline(time.Time{})
@@ -143,7 +144,7 @@ func (p *parked) run() {
 	if !p.ln.push(rc) {
 		// The server stopped accepting (a shutdown that outran Shutdown's
 		// wait for parked calls): the program sees its connection close.
-		p.abandon("proxy is shutting down")
+		p.abandon(outcomeShuttingDown)
 	}
 }
 
@@ -213,13 +214,13 @@ func (p *parked) watch() error {
 func (p *parked) abandon(outcome string) {
 	c := p.call
 	if p.err == nil {
-		c.report(p.ticket, Unknown, nil)
+		c.report(p.ticket, gate.Unknown, nil)
 	}
 	c.status, c.outcome = 499, outcome
 	c.body.Close()
 	p.conn.Close()
 	p.s.logCall(p.req, c)
-	p.s.parkedCalls.Done()
+	p.s.parking.calls.Done()
 }
 
 // resumeRequest is the request line a parked connection is handed back
@@ -253,7 +254,7 @@ type resumedConn struct {
 // before reading the resume request) is abandoned.
 func (c *resumedConn) Close() error {
 	if p := c.parked.Swap(nil); p != nil {
-		p.abandon("proxy is shutting down")
+		p.abandon(outcomeShuttingDown)
 		return nil
 	}
 	return c.Conn.Close()
@@ -296,7 +297,7 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request) bool {
 	if p == nil {
 		return false
 	}
-	defer s.parkedCalls.Done()
+	defer s.parking.calls.Done()
 	req := p.req.WithContext(context.WithValue(r.Context(), callKey{}, p.call))
 	s.corsForResumed(w, p.req)
 	s.forward(w, req, p.call, p.ticket, p.err)
@@ -307,12 +308,12 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request) bool {
 // for the parked ones to be answered or abandoned. The gates must be
 // closed first, so that no parked call is left waiting.
 func (s *Server) closeParking(ctx context.Context) {
-	s.parkMu.Lock()
-	s.parkClosed = true
-	s.parkMu.Unlock()
+	s.parking.mu.Lock()
+	s.parking.closed = true
+	s.parking.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
-		s.parkedCalls.Wait()
+		s.parking.calls.Wait()
 		close(done)
 	}()
 	select {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
+	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 )
 
 // Preflight checks what a parsed config names outside itself, as the
@@ -37,7 +39,7 @@ func Preflight(cfg *config.Config, getenv func(string) string) (errs, warnings [
 		errs = append(errs, fmt.Errorf("%s: ca_dir: %w", cfg.Path, err))
 	}
 	for _, p := range cfg.Profiles {
-		if _, _, err := resolveToken(p, getenv); err != nil {
+		if _, _, err := tokensource.Resolve(p, getenv); err != nil {
 			warnings = append(warnings, fmt.Errorf("%s: profile %s: %w: its calls wait for a token (%s)",
 				placeOf(cfg.Path, p.Line), p.Name, err, tokenHint(p)))
 		}
@@ -113,11 +115,11 @@ func (s *Server) noteTokenSource(p *profile, err error) {
 // caProblem reports why the local CA in dir cannot be loaded, or nil when
 // it can, or when there is none yet (run creates it). It never creates one.
 func caProblem(dir string) error {
-	_, certErr := os.Stat(filepath.Join(dir, CACertFile))
-	_, keyErr := os.Stat(filepath.Join(dir, CAKeyFile))
+	_, certErr := os.Stat(filepath.Join(dir, localca.CertFile))
+	_, keyErr := os.Stat(filepath.Join(dir, localca.KeyFile))
 	if errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist) {
 		return nil
 	}
-	_, _, err := LoadOrCreateCA(dir, nil)
+	_, _, err := localca.LoadOrCreate(dir, nil)
 	return err
 }

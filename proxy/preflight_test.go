@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
 )
 
 func TestPreflightRefusesWhatRunCannotUseAndWarnsOfTokensNotReady(t *testing.T) {
 	dir := t.TempDir()
-	ca, _, err := LoadOrCreateCA(dir, []string{"api.notion.com"})
+	ca, _, err := localca.LoadOrCreate(dir, []string{"api.notion.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func TestPreflightRefusesWhatRunCannotUseAndWarnsOfTokensNotReady(t *testing.T) 
 	if err := os.MkdirAll(halfCA, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(halfCA, CACertFile), []byte("not a certificate\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(halfCA, localca.CertFile), []byte("not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"SET_TOKEN": "ntn_env_token"}

@@ -19,7 +19,7 @@ const (
 	readRetryMax = 5 * time.Second
 )
 
-// readRetry is the back-off of failed reads, guarded by Server.reloadMu.
+// readRetry is the back-off of failed reads, guarded by Server.reloads.mu.
 type readRetry struct {
 	next time.Duration      // the delay of the next retry; 0: none failing
 	due  chan time.Duration // capacity 1: a retry for the watcher to schedule
@@ -35,16 +35,16 @@ func readFailed(err error) bool {
 // noteReads records whether the reload that just ran had a read fail. If
 // it did, the watcher is asked to reload again after the back-off, which
 // doubles up to readRetryMax; the delay is returned. A reload with no read
-// failing resets the back-off and returns 0. Called with reloadMu held.
+// failing resets the back-off and returns 0. Called with reloads.mu held.
 func (s *Server) noteReads(failed bool) time.Duration {
 	if !failed {
-		s.readRetry.next = 0
+		s.reloads.readRetry.next = 0
 		return 0
 	}
-	d := max(s.readRetry.next, readRetryMin)
-	s.readRetry.next = min(2*d, readRetryMax)
+	d := max(s.reloads.readRetry.next, readRetryMin)
+	s.reloads.readRetry.next = min(2*d, readRetryMax)
 	select {
-	case s.readRetry.due <- d:
+	case s.reloads.readRetry.due <- d:
 	default: // a retry is already waiting to be scheduled
 	}
 	return d
@@ -54,27 +54,27 @@ func (s *Server) noteReads(failed bool) time.Duration {
 // it gives the spare one back for the read and takes it again after: the
 // calls holding the descriptors may be waiting for the very token in this
 // file. The spare is taken again on the next read if someone else got it
-// meanwhile. Called with reloadMu held.
+// meanwhile. Called with reloads.mu held.
 func (s *Server) readConfigFile(path string) ([]byte, error) {
-	if s.spareFD == nil {
-		s.spareFD, _ = os.Open(os.DevNull)
+	if s.reloads.spareFD == nil {
+		s.reloads.spareFD, _ = os.Open(os.DevNull)
 	}
 	data, err := os.ReadFile(path)
-	if !errors.Is(err, syscall.EMFILE) || s.spareFD == nil {
+	if !errors.Is(err, syscall.EMFILE) || s.reloads.spareFD == nil {
 		return data, err
 	}
-	s.spareFD.Close()
+	s.reloads.spareFD.Close()
 	data, err = os.ReadFile(path)
-	s.spareFD, _ = os.Open(os.DevNull)
+	s.reloads.spareFD, _ = os.Open(os.DevNull)
 	return data, err
 }
 
 // closeSpareFD gives back the spare descriptor (at shutdown).
 func (s *Server) closeSpareFD() {
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
-	if s.spareFD != nil {
-		s.spareFD.Close()
-		s.spareFD = nil
+	s.reloads.mu.Lock()
+	defer s.reloads.mu.Unlock()
+	if s.reloads.spareFD != nil {
+		s.reloads.spareFD.Close()
+		s.reloads.spareFD = nil
 	}
 }

@@ -1,22 +1,18 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"os/exec"
-	"strings"
 	"time"
 
+	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Automatic token refresh (SPEC §3, §5): a token_command profile runs its
+// Automatic token refresh (docs/design.md#tokens): a token_command profile runs its
 // command, an OAuth profile calls Notion's token endpoint, whenever the
 // profile has no usable token (at start, and each time it is paused). One
 // refresh runs per profile at a time however many calls wait (single
@@ -24,15 +20,9 @@ import (
 // paused, except an OAuth invalid_grant, which needs a human.
 
 const (
-	tokenCommandTimeout = 30 * time.Second
-	oauthTimeout        = 30 * time.Second
-	refreshBackoffMin   = time.Second
-	refreshBackoffMax   = time.Minute
+	refreshBackoffMin = time.Second
+	refreshBackoffMax = time.Minute
 )
-
-// errInvalidGrant: Notion refused the refresh token; only re-authorising
-// the integration helps.
-var errInvalidGrant = errors.New("refresh token refused (invalid_grant)")
 
 // startRefresh starts the profile's refresher unless one is running or the
 // profile's source cannot be refreshed automatically.
@@ -43,9 +33,9 @@ func (s *Server) startRefresh(p *profile) {
 	if !p.refreshing.CompareAndSwap(false, true) {
 		return
 	}
-	s.bg.Add(1)
+	s.bg.wg.Add(1)
 	go func() {
-		defer s.bg.Done()
+		defer s.bg.wg.Done()
 		s.refreshLoop(p)
 	}()
 }
@@ -66,10 +56,10 @@ func (s *Server) refreshLoop(p *profile) {
 		var err error
 		if len(pc.TokenCommand) > 0 {
 			source = "token_command"
-			tok, err = s.runTokenCommand(s.bgCtx, p.name, pc.TokenCommand)
+			tok, err = s.runTokenCommand(s.bg.ctx, p.name, pc.TokenCommand)
 		} else {
 			source = "oauth"
-			tok, err = s.refreshOAuth(s.bgCtx, p, *pc.OAuth)
+			tok, err = s.refreshOAuth(s.bg.ctx, p, *pc.OAuth)
 		}
 		if err == nil && tok == st.Token {
 			err = errors.New("it gave the token that was rejected")
@@ -85,11 +75,11 @@ func (s *Server) refreshLoop(p *profile) {
 			return
 		}
 		s.metrics.tokenRefreshes.WithLabelValues(p.name, "error").Inc()
-		if !told || errors.Is(err, errInvalidGrant) {
+		if !told || errors.Is(err, tokensource.ErrInvalidGrant) {
 			s.tellRefreshFailed(p, source, err)
 			told = true
 		}
-		if errors.Is(err, errInvalidGrant) {
+		if errors.Is(err, tokensource.ErrInvalidGrant) {
 			s.log.Error().Str("profile", p.name).Err(err).Str("config", s.runtime().cfg.Path).
 				Msg("OAuth refresh refused: a human must re-authorise the integration and put the new " +
 					"refresh_token in the config; calls of this profile stay paused")
@@ -98,7 +88,7 @@ func (s *Server) refreshLoop(p *profile) {
 		}
 		s.log.Warn().Str("profile", p.name).Str("source", source).Err(err).Float64("retry_in_ms", millis(backoff)).
 			Msg("token refresh failed: calls of this profile stay paused")
-		if sleep(s.bgCtx, backoff) != nil {
+		if sleep(s.bg.ctx, backoff) != nil {
 			p.refreshing.Store(false)
 			return
 		}
@@ -106,46 +96,14 @@ func (s *Server) refreshLoop(p *profile) {
 	}
 }
 
-// runTokenCommand runs argv (no shell) with a time limit. Its trimmed
-// stdout is the token; stdout is never logged, stderr is.
+// runTokenCommand runs the profile's token_command
+// (tokensource.RunCommand), logging what it wrote to stderr.
 func (s *Server) runTokenCommand(ctx context.Context, profile string, argv []string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, tokenCommandTimeout)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = &limitedBuffer{&stdout, 64 << 10}, &limitedBuffer{&stderr, 8 << 10}
-	err := cmd.Run()
-	if msg := strings.TrimSpace(stderr.String()); msg != "" {
-		s.log.Warn().Str("profile", profile).Str("command", argv[0]).Str("stderr", msg).Msg("token_command wrote to stderr")
+	tok, stderr, err := tokensource.RunCommand(ctx, argv)
+	if stderr != "" {
+		s.log.Warn().Str("profile", profile).Str("command", argv[0]).Str("stderr", stderr).Msg("token_command wrote to stderr")
 	}
-	if err != nil {
-		return "", fmt.Errorf("run token_command %s: %w", argv[0], err)
-	}
-	tok := strings.TrimSpace(stdout.String())
-	if problem := config.SecretProblem(tok); problem != "" {
-		return "", fmt.Errorf("token_command %s printed no single token: its output %s", argv[0], problem)
-	}
-	return tok, nil
-}
-
-// limitedBuffer keeps at most n bytes and discards the rest.
-type limitedBuffer struct {
-	buf *bytes.Buffer
-	n   int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.n - l.buf.Len(); room > 0 {
-		l.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
-}
-
-// oauthTokenResponse is the part of Notion's POST /v1/oauth/token answer
-// the proxy needs.
-type oauthTokenResponse struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
+	return tok, err
 }
 
 // refreshOAuth trades the profile's refresh token for a new access token
@@ -154,38 +112,9 @@ type oauthTokenResponse struct {
 // atomically before the access token is used.
 func (s *Server) refreshOAuth(ctx context.Context, p *profile, o config.OAuth) (string, error) {
 	rt := s.runtime()
-	ctx, cancel := context.WithTimeout(ctx, oauthTimeout)
-	defer cancel()
-	reqBody, _ := json.Marshal(map[string]string{"grant_type": "refresh_token", "refresh_token": o.RefreshToken})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rt.cfg.Upstream.String()+"/v1/oauth/token", bytes.NewReader(reqBody))
+	tr, err := tokensource.RefreshOAuth(ctx, rt.upstream, rt.cfg.Upstream.String(), rt.cfg.NotionVersion, o)
 	if err != nil {
-		return "", fmt.Errorf("oauth refresh: %w", err)
-	}
-	req.SetBasicAuth(o.ClientID, o.ClientSecret)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Notion-Version", rt.cfg.NotionVersion)
-	resp, err := rt.upstream.RoundTrip(req)
-	if err != nil {
-		return "", fmt.Errorf("oauth refresh: %w", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
-	if err != nil {
-		return "", fmt.Errorf("oauth refresh: read answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		code := rewrite.ErrorCode(resp.Header, data)
-		if code == "invalid_grant" {
-			return "", errInvalidGrant
-		}
-		return "", fmt.Errorf("oauth refresh: Notion answered %d %s", resp.StatusCode, code)
-	}
-	var tr oauthTokenResponse
-	if err := json.Unmarshal(data, &tr); err != nil || tr.AccessToken == "" {
-		return "", errors.New("oauth refresh: answer holds no access_token")
-	}
-	if tr.RefreshToken == "" {
-		tr.RefreshToken = o.RefreshToken // not rotated
+		return "", err
 	}
 	if err := s.persistOAuth(rt.cfg.Path, p.name, tr); err != nil {
 		// The old refresh token may already be dead: keep serving with the
@@ -202,10 +131,10 @@ func (s *Server) refreshOAuth(ctx context.Context, p *profile, o config.OAuth) (
 
 // persistOAuth writes refreshed OAuth tokens into the config file,
 // comments and layout kept, by temp file and rename.
-func (s *Server) persistOAuth(path, profile string, tr oauthTokenResponse) error {
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
-	return EditFile(path, nil, func(data []byte) ([]byte, error) {
+func (s *Server) persistOAuth(path, profile string, tr tokensource.OAuthTokens) error {
+	s.reloads.mu.Lock()
+	defer s.reloads.mu.Unlock()
+	return atomicfile.Edit(path, nil, func(data []byte) ([]byte, error) {
 		if data == nil {
 			return nil, fmt.Errorf("config %s is gone", path)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
+	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -21,25 +23,25 @@ import (
 // failed for another reason than a missing file (EMFILE, EIO…) is retried
 // with back-off by the watcher (readRetryMin doubling to readRetryMax).
 func (s *Server) Reload(force bool) error {
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
+	s.reloads.mu.Lock()
+	defer s.reloads.mu.Unlock()
 	path := s.runtime().cfg.Path
 	data, err := s.readConfigFile(path)
 	if err != nil {
 		// A save-by-rename or delete-and-recreate passes through a moment
 		// with no file; the next event reloads it, even with the bytes
 		// of the config in use: the error it ends is cleared.
-		s.lastHash = [sha256.Size]byte{}
+		s.reloads.lastHash = [sha256.Size]byte{}
 		err = fmt.Errorf("read config: %w", err) // err names the path
 		s.recordReload(err)
 		return err
 	}
 	sum := sha256.Sum256(data)
-	if !force && sum == s.lastHash {
+	if !force && sum == s.reloads.lastHash {
 		s.noteReads(s.rereadTokenFiles())
 		return nil
 	}
-	s.lastHash = sum
+	s.reloads.lastHash = sum
 	cfg, err := config.Parse(data, path, s.getenv)
 	if err != nil {
 		s.recordReload(err)
@@ -47,7 +49,7 @@ func (s *Server) Reload(force bool) error {
 	}
 	err = s.apply(cfg)
 	if err != nil && !isTokenErrors(err) && readFailed(err) {
-		s.lastHash = [sha256.Size]byte{} // the retry must parse these bytes again
+		s.reloads.lastHash = [sha256.Size]byte{} // the retry must parse these bytes again
 	}
 	s.recordReload(err)
 	if isTokenErrors(err) {
@@ -66,7 +68,7 @@ func (s *Server) rereadTokenFiles() (failed bool) {
 		if pc.TokenFile == "" {
 			continue
 		}
-		tok, ok, err := resolveToken(pc, s.getenv)
+		tok, ok, err := tokensource.Resolve(pc, s.getenv)
 		if err != nil {
 			failed = failed || readFailed(err)
 			if p.noteFileError(err.Error()) {
@@ -86,24 +88,24 @@ func (s *Server) rereadTokenFiles() (failed bool) {
 }
 
 // recordReload logs a reload's outcome and keeps it for /-/status. Called
-// with reloadMu held.
+// with reloads.mu held.
 func (s *Server) recordReload(err error) {
 	s.tellReload(err)
 	now := s.now()
-	s.statusMu.Lock()
-	s.lastReload = now
+	s.status.mu.Lock()
+	s.status.lastReload = now
 	if err != nil {
-		s.reloadErr = err.Error()
+		s.status.err = err.Error()
 	} else {
-		s.reloadErr = ""
+		s.status.err = ""
 	}
-	s.statusMu.Unlock()
+	s.status.mu.Unlock()
 	retryIn := s.noteReads(readFailed(err))
 	path := s.runtime().cfg.Path
 	var te *tokenErrors
 	if err != nil && !errors.As(err, &te) {
 		s.metrics.reloadErrors.Inc()
-		log, held := s.reloadErrLog.allow(err.Error(), now)
+		log, held := s.reloads.errLog.allow(err.Error(), now)
 		if !log {
 			return
 		}
@@ -117,7 +119,7 @@ func (s *Server) recordReload(err error) {
 		ev.Msg("config not reloaded: the last good config keeps serving")
 		return
 	}
-	s.reloadErrLog.reset()
+	s.reloads.errLog.reset()
 	s.metrics.reloads.Inc()
 	ev := s.log.Info().Str("config", path)
 	msg := "config reloaded"
@@ -141,15 +143,15 @@ func (s *Server) recordReload(err error) {
 }
 
 // onGateEvent tells the human what a profile's pause means and what to do.
-func (s *Server) onGateEvent(name string, ev GateEvent) {
+func (s *Server) onGateEvent(name string, ev gate.Event) {
 	s.tellGate(name, ev)
 	path := s.runtime().cfg.Path
 	switch {
-	case ev.Paused && ev.Token == "":
+	case ev.Kind == gate.Paused && ev.Token == "":
 		s.log.Warn().Str("profile", name).Str("config", path).Str("page", s.pageURL()).
 			Msg("no token for this profile: calls wait until one is written to the config " +
 				"(or run `notion-proxy token set`, or paste it at " + s.pageURL() + ")")
-	case ev.Paused:
+	case ev.Kind == gate.Paused:
 		s.metrics.pauses.WithLabelValues(name).Inc()
 		if p := s.profiles.get(name); p != nil && p.refreshable() {
 			s.log.Warn().Str("profile", name).Str("token", rewrite.Fingerprint(ev.Token)).
@@ -166,7 +168,7 @@ func (s *Server) onGateEvent(name string, ev GateEvent) {
 			Msg(what + ": calls of this profile are paused. Regenerate the token in Notion's integration " +
 				"settings (https://www.notion.so/profile/integrations) and paste it at " + s.pageURL() +
 				", or write it into " + path + " (or run `notion-proxy token set`); waiting calls are then replayed")
-	case ev.Resumed:
+	case ev.Kind == gate.Resumed:
 		s.metrics.pauseDuration.WithLabelValues(name).Observe(ev.PausedFor.Seconds())
 		s.log.Info().Str("profile", name).Float64("paused_for_ms", millis(ev.PausedFor)).Int("replayed", ev.Replayed).
 			Msg("new token accepted: calls resumed")

@@ -30,7 +30,7 @@ const (
 
 // retryWait decides whether c is sent again after an answer of status
 // (0: a connection error before any answer) and how long to wait first
-// (SPEC §6), under the retry config current now. Rate-limited answers
+// (docs/design.md#retries-and-rate-limits), under the retry config current now. Rate-limited answers
 // (429, 529) are retried for any method: Notion did not run the call. 5xx
 // and connection errors only for calls rewrite.IsRetrySafe allows. All
 // waits of one call together stay within retry.max_wait, and a call is

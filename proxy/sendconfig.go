@@ -1,8 +1,12 @@
 package proxy
 
-import "errors"
+import (
+	"errors"
 
-// Which config a send uses (SPEC §6): the one current when it is sent, not
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
+)
+
+// Which config a send uses (docs/design.md#config-and-reloads): the one current when it is sent, not
 // the one the call was admitted under, with the token that config holds.
 
 // errTokenChanged: a reload changed the profile's token since the call's
@@ -15,14 +19,14 @@ var errTokenChanged = errors.New("token changed by a reload")
 // a reload changed the profile's token since t was granted, it returns
 // errTokenChanged and the call must take a new ticket; when the reload
 // removed the profile, ErrProfileRemoved.
-func (s *Server) sendConfig(c *call, t Ticket) (*runtimeConfig, error) {
+func (s *Server) sendConfig(c *call, t gate.Ticket) (*runtimeConfig, error) {
 	s.applyMu.RLock()
 	defer s.applyMu.RUnlock()
 	rt := s.runtime()
 	switch {
 	case c.oauth:
 	case s.profiles.get(c.profile.name) != c.profile:
-		return nil, ErrProfileRemoved
+		return nil, gate.ErrProfileRemoved
 	case c.profile.gate.Token() != t.Token:
 		return nil, errTokenChanged
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
 )
 
 // A send takes the config current at that moment, and only with the token
@@ -20,7 +22,7 @@ func TestSendConfigPairsTokenAndUpstream(t *testing.T) {
 	c := &call{profile: p}
 	oldHost := srv.runtime().cfg.Upstream.Host
 
-	rt, err := srv.sendConfig(c, Ticket{Token: oldTok})
+	rt, err := srv.sendConfig(c, gate.Ticket{Token: oldTok})
 	if err != nil || rt.cfg.Upstream.Host != oldHost {
 		t.Fatalf("before the reload: %v, %v; want the current upstream", rt, err)
 	}
@@ -41,15 +43,15 @@ func TestSendConfigPairsTokenAndUpstream(t *testing.T) {
 		}
 	}
 	reload(moved)
-	if _, err := srv.sendConfig(c, Ticket{Token: oldTok}); !errors.Is(err, errTokenChanged) {
+	if _, err := srv.sendConfig(c, gate.Ticket{Token: oldTok}); !errors.Is(err, errTokenChanged) {
 		t.Errorf("the old token after a reload that changed it and the upstream: %v, want errTokenChanged", err)
 	}
-	if rt, err := srv.sendConfig(c, Ticket{Token: newTok}); err != nil || rt.cfg.Upstream.Host != "127.0.0.2:9" {
+	if rt, err := srv.sendConfig(c, gate.Ticket{Token: newTok}); err != nil || rt.cfg.Upstream.Host != "127.0.0.2:9" {
 		t.Errorf("the new token: %v, %v; want the new upstream", rt, err)
 	}
 
 	reload(strings.Replace(moved, "token: "+newTok, "profiles:\n  - name: other\n    token: "+newTok, 1))
-	if _, err := srv.sendConfig(c, Ticket{Token: newTok}); !errors.Is(err, ErrProfileRemoved) {
+	if _, err := srv.sendConfig(c, gate.Ticket{Token: newTok}); !errors.Is(err, gate.ErrProfileRemoved) {
 		t.Errorf("a call of a removed profile: %v, want ErrProfileRemoved", err)
 	}
 }

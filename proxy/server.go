@@ -25,6 +25,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/gate"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
+	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -38,14 +41,14 @@ type Options struct {
 	Getenv func(string) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// LogWriter reports on the writer behind Logger (a *BatchWriter) for
+	// LogWriter reports on the writer behind Logger (a *logbatch.Writer) for
 	// /metrics and /-/healthz; nil: nothing to report.
 	LogWriter LogWriterHealth
 }
 
 // runtimeConfig is what one call needs of the current config, swapped
 // atomically on reload. Every send reads the one current at that moment
-// (SPEC §6), together with its token (sendConfig).
+// (docs/design.md#config-and-reloads), together with its token (sendConfig).
 type runtimeConfig struct {
 	cfg      *config.Config
 	upstream *http.Transport
@@ -62,7 +65,6 @@ type Server struct {
 	log    zerolog.Logger
 	getenv func(string) string
 	now    func() time.Time
-	ca     *CA
 	seq    atomic.Uint64
 	// logWriter reports on the log's writer (loghealth.go); may be nil.
 	logWriter LogWriterHealth
@@ -76,19 +78,26 @@ type Server struct {
 	profiles *profiles
 	metrics  *metrics
 	refusals *refusals // browser refusals (browser.go)
+	// human is what the person who fixes the token is told and shown
+	// (events.go, page.go).
+	human *humanSide
 
+	ways    waysIn
+	parking parking
+	bg      background
+	reloads reloads
+	status  reloadStatus
+}
+
+// waysIn are the servers behind the one listener: the base URL's reverse
+// proxy, the forward proxy and the interception of CONNECTs to Notion.
+type waysIn struct {
 	rp      *httputil.ReverseProxy
 	gp      *goproxy.ProxyHttpServer
 	httpSrv *http.Server
 	mitmSrv *http.Server
 	mitmLn  *connListener
-	// Parked calls' connections go back to their server through these
-	// (park.go); parkedCalls counts the calls parked.
-	httpResumeLn *connListener
-	mitmResumeLn *connListener
-	parkMu       sync.Mutex
-	parkClosed   bool
-	parkedCalls  sync.WaitGroup
+	ca      *localca.CA // signs the interception's certificates
 	// self is the listener's address, learned in Serve, that proxy
 	// requests may not target (targets.go).
 	self atomic.Pointer[netip.AddrPort]
@@ -96,47 +105,66 @@ type Server struct {
 	// the CONNECT that opened it: requests inside the tunnel carry none, but
 	// the proxy user still selects their profile.
 	tunnelCreds sync.Map
+}
 
-	// bgCtx ends at Shutdown; bg counts the goroutines it owns.
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
-	bg       sync.WaitGroup
+// parking is what parked calls need (park.go): their connections go back
+// to their server through httpLn and mitmLn; calls counts the calls
+// parked; closed, guarded by mu, refuses new ones once shutting down.
+type parking struct {
+	httpLn *connListener
+	mitmLn *connListener
+	mu     sync.Mutex
+	closed bool
+	calls  sync.WaitGroup
+}
 
-	reloadMu   sync.Mutex
-	lastHash   [sha256.Size]byte
-	statusMu   sync.Mutex
-	lastReload time.Time
-	reloadErr  string
+// background owns the server's goroutines: ctx ends at Shutdown, wg counts
+// them.
+type background struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
 
-	// human is what the person who fixes the token is told and shown
-	// (events.go, page.go).
-	human *humanSide
-	// Guarded by reloadMu: failed reads waiting to be retried and the
-	// descriptor kept for reading the config when none is left
-	// (readretry.go), and the limiter of repeated reload errors.
-	readRetry    readRetry
-	spareFD      *os.File
-	reloadErrLog repeatLimiter
+// reloads is the state of config reloads, guarded by mu (held for the
+// whole of a reload).
+type reloads struct {
+	mu       sync.Mutex
+	lastHash [sha256.Size]byte
+	// Failed reads waiting to be retried and the descriptor kept for
+	// reading the config when none is left (readretry.go), and the
+	// limiter of repeated reload errors.
+	readRetry readRetry
+	spareFD   *os.File
+	errLog    repeatLimiter
 	// watchWindow is how long the watcher gathers in-place writes before
 	// it reloads (watch.go); tests widen it.
 	watchWindow time.Duration
+}
+
+// reloadStatus is what /-/status tells of the last reload, guarded by mu.
+type reloadStatus struct {
+	mu         sync.Mutex
+	lastReload time.Time
+	err        string
 }
 
 // New builds a Server for cfg, intercepting with ca. It does not listen.
 // Its only config error is an upstream_ca it cannot use (Preflight reports
 // the same first); a profile whose token source is not ready is served,
 // its calls waiting for a token, and logged.
-func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
-	s := &Server{log: opts.Logger, getenv: opts.Getenv, now: opts.Now, ca: ca}
+func New(cfg *config.Config, ca *localca.CA, opts Options) (*Server, error) {
+	s := &Server{log: opts.Logger, getenv: opts.Getenv, now: opts.Now}
+	s.ways.ca = ca
 	if s.getenv == nil {
 		s.getenv = os.Getenv
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
-	s.readRetry.due = make(chan time.Duration, 1)
-	s.watchWindow = coalesceWindow
+	s.bg.ctx, s.bg.cancel = context.WithCancel(context.Background())
+	s.reloads.readRetry.due = make(chan time.Duration, 1)
+	s.reloads.watchWindow = coalesceWindow
 	s.profiles = newProfiles(s.now, s.onGateEvent)
 	s.metrics = newMetrics(s.profiles)
 	s.refusals = newRefusals(s.metrics.reg)
@@ -149,37 +177,37 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 		s.human.close(context.Background(), s.log)
 		return nil, err
 	}
-	s.spareFD, _ = os.Open(os.DevNull) // none: taken at the first reload
-	s.lastReload = s.now()
+	s.reloads.spareFD, _ = os.Open(os.DevNull) // none: taken at the first reload
+	s.status.lastReload = s.now()
 	if data, err := os.ReadFile(cfg.Path); err == nil {
-		s.lastHash = sha256.Sum256(data)
+		s.reloads.lastHash = sha256.Sum256(data)
 	}
 
 	errLog := log.New(debugWriter{s.log}, "", 0)
-	s.rp = &httputil.ReverseProxy{
+	s.ways.rp = &httputil.ReverseProxy{
 		Rewrite:      s.rewriteOut,
 		Transport:    roundTripperFunc(s.roundTrip),
 		BufferPool:   &bufferPool{},
 		ErrorHandler: s.proxyError,
 		ErrorLog:     errLog,
 	}
-	s.rp.ModifyResponse = stripUpstreamCORS // browser.go
+	s.ways.rp.ModifyResponse = stripUpstreamCORS // browser.go
 
-	s.gp = goproxy.NewProxyHttpServer()
-	s.gp.Logger = errLog
-	s.gp.KeepAcceptEncoding = true
-	s.gp.ConnectDial = nil
-	s.gp.Tr = &http.Transport{
+	s.ways.gp = goproxy.NewProxyHttpServer()
+	s.ways.gp.Logger = errLog
+	s.ways.gp.KeepAcceptEncoding = true
+	s.ways.gp.ConnectDial = nil
+	s.ways.gp.Tr = &http.Transport{
 		Proxy:               nil, // never chain to another proxy: no loops, no detours
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: s.refuseSelfDial}).DialContext,
 		TLSHandshakeTimeout: 10 * time.Second,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	s.gp.OnRequest().HandleConnectFunc(s.onConnect)
-	s.gp.OnResponse().DoFunc(closeForwardedIfChunked)
+	s.ways.gp.OnRequest().HandleConnectFunc(s.onConnect)
+	s.ways.gp.OnResponse().DoFunc(closeForwardedIfChunked)
 
-	s.mitmLn = newConnListener()
-	s.mitmSrv = &http.Server{
+	s.ways.mitmLn = newConnListener()
+	s.ways.mitmSrv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveIntercepted),
 		ConnContext:       s.connContext,
 		ConnState:         s.forgetTunnel,
@@ -188,8 +216,8 @@ func New(cfg *config.Config, ca *CA, opts Options) (*Server, error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          errLog,
 	}
-	s.httpResumeLn, s.mitmResumeLn = newConnListener(), newConnListener()
-	s.httpSrv = &http.Server{
+	s.parking.httpLn, s.parking.mitmLn = newConnListener(), newConnListener()
+	s.ways.httpSrv = &http.Server{
 		Handler:           s,
 		ConnContext:       s.connContext,
 		ReadHeaderTimeout: headerTimeout,
@@ -219,7 +247,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if cfg.ProxyAuth != "" && !isAdmin && !rewrite.CheckProxyAuth(r.Header, cfg.ProxyAuth) {
 		w.Header().Set("Proxy-Authenticate", `Basic realm="notion-proxy"`)
-		writeNotionError(w, http.StatusProxyAuthRequired, "proxy_auth_required",
+		writeNotionError(w, http.StatusProxyAuthRequired, codeAuthRequired,
 			"notion-proxy needs Proxy-Authorization (proxy_auth is set)")
 		return
 	}
@@ -228,22 +256,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.refuseBadConnect(w, r) {
 			return
 		}
-		s.gp.ServeHTTP(w, r)
+		s.ways.gp.ServeHTTP(w, r)
 	case r.URL.IsAbs():
 		if !strings.EqualFold(hostOnly(r.URL.Host), rewrite.NotionHost) {
 			if cfg.OtherHosts == config.OtherHostsDeny {
-				writeNotionError(w, http.StatusForbidden, "proxy_host_denied", hostDeniedMsg)
+				writeNotionError(w, http.StatusForbidden, codeHostDenied, hostDeniedMsg)
 				return
 			}
 			if s.refuseBadForward(w, r) {
 				return
 			}
-			s.gp.ServeHTTP(w, r)
+			s.ways.gp.ServeHTTP(w, r)
 			return
 		}
 		s.serveNotion(w, r)
 	case isAdmin:
 		s.serveAdmin(w, r)
+	case !strings.HasPrefix(r.URL.Path, "/v1/"):
+		// Notion's API is all under /v1/. Anything else sent to the base URL
+		// is a mistake or a browser's own request (GET /favicon.ico when a
+		// person opens a proxy URL): forwarded, it would carry the token,
+		// and a 401 for it could pause the profile.
+		writeNotionError(w, http.StatusNotFound, codeNotFound,
+			"notion-proxy forwards Notion API paths (/v1/...) only, not "+r.URL.Path)
 	default:
 		s.serveNotion(w, r)
 	}
@@ -257,11 +292,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	for _, o := range []struct {
 		srv *http.Server
 		ln  *connListener
-	}{{s.mitmSrv, s.mitmLn}, {s.mitmSrv, s.mitmResumeLn}, {s.httpSrv, s.httpResumeLn}} {
+	}{{s.ways.mitmSrv, s.ways.mitmLn}, {s.ways.mitmSrv, s.parking.mitmLn}, {s.ways.httpSrv, s.parking.httpLn}} {
 		others.Go(func() { _ = o.srv.Serve(o.ln) })
 	}
-	err := s.httpSrv.Serve(ln)
-	for _, l := range []*connListener{s.mitmLn, s.mitmResumeLn, s.httpResumeLn} {
+	err := s.ways.httpSrv.Serve(ln)
+	for _, l := range []*connListener{s.ways.mitmLn, s.parking.mitmLn, s.parking.httpLn} {
 		l.Close()
 	}
 	others.Wait()
@@ -274,14 +309,15 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown stops accepting, answers every call waiting for a token with its
 // 401, and waits (bounded by ctx) for calls in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.bgCancel()
+	s.bg.cancel()
 	for _, p := range s.profiles.all() {
-		p.gate.Close(ErrGateClosed)
+		p.gate.Close(gate.ErrClosed)
+		closeScheduler(p, gate.ErrClosed)
 	}
 	s.closeParking(ctx)
-	err := s.httpSrv.Shutdown(ctx)
-	s.bg.Wait()
-	if err2 := s.mitmSrv.Shutdown(ctx); err == nil {
+	err := s.ways.httpSrv.Shutdown(ctx)
+	s.bg.wg.Wait()
+	if err2 := s.ways.mitmSrv.Shutdown(ctx); err == nil {
 		err = err2
 	}
 	s.runtime().upstream.CloseIdleConnections()
@@ -320,7 +356,7 @@ func (s *Server) apply(cfg *config.Config) error {
 	var failed tokenErrors
 	notReady := make(map[string]error)
 	for _, p := range cfg.Profiles {
-		tok, ok, err := resolveToken(p, s.getenv)
+		tok, ok, err := tokensource.Resolve(p, s.getenv)
 		if err != nil {
 			failed.add(p.Name, err)
 			notReady[p.Name] = err
@@ -342,7 +378,8 @@ func (s *Server) apply(cfg *config.Config) error {
 		// Its waiting calls cannot be sent with another profile's token
 		// (another workspace, perhaps): they get their 401 now.
 		waiting := p.gate.Status().Waiting
-		p.gate.Close(ErrProfileRemoved)
+		p.gate.Close(gate.ErrProfileRemoved)
+		closeScheduler(p, gate.ErrProfileRemoved)
 		s.log.Warn().Str("profile", p.name).Int("waiting", waiting).
 			Msg("profile removed from the config: its waiting calls get their 401")
 	}

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 )
 
@@ -35,7 +36,7 @@ func SetTokenInFile(path, profile, token string, getenv func(string) string) err
 	if err := CheckToken(token); err != nil {
 		return err
 	}
-	return EditFile(path, config.StarterConfig(), func(data []byte) ([]byte, error) {
+	return atomicfile.Edit(path, config.StarterConfig(), func(data []byte) ([]byte, error) {
 		out, err := config.SetToken(data, profile, token)
 		if err != nil {
 			return nil, fmt.Errorf("set token in %s: %w", path, err)
@@ -54,5 +55,5 @@ func SetTokenFile(path, token string) error {
 	if err := CheckToken(token); err != nil {
 		return err
 	}
-	return EditFile(path, nil, func([]byte) ([]byte, error) { return []byte(token + "\n"), nil })
+	return atomicfile.Edit(path, nil, func([]byte) ([]byte, error) { return []byte(token + "\n"), nil })
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// `notion-proxy status` (SPEC §12): the status page's summary in a
+// `notion-proxy status` (docs/design.md#the-person-who-fixes-the-token): the status page's summary in a
 // terminal, fetched from the running proxy.
 
 // Exit codes of `notion-proxy status`.

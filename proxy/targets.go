@@ -36,7 +36,7 @@ func (s *Server) refuseBadConnect(w http.ResponseWriter, r *http.Request) bool {
 	host, port, err := rewrite.ParseConnectTarget(r.URL.Host)
 	if err != nil {
 		w.Header().Set("Connection", "close")
-		writeNotionError(w, http.StatusBadRequest, "proxy_bad_request", err.Error())
+		writeNotionError(w, http.StatusBadRequest, codeBadRequest, err.Error())
 		return true
 	}
 	if strings.EqualFold(host, rewrite.NotionHost) {
@@ -50,7 +50,7 @@ func (s *Server) refuseBadConnect(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) refuseBadForward(w http.ResponseWriter, r *http.Request) bool {
 	host := r.URL.Hostname()
 	if host == "" {
-		writeNotionError(w, http.StatusBadRequest, "proxy_bad_request",
+		writeNotionError(w, http.StatusBadRequest, codeBadRequest,
 			fmt.Sprintf("absolute URI %q names no host", r.URL.Redacted()))
 		return true
 	}
@@ -85,7 +85,7 @@ var errSelfDial = errors.New("notion-proxy will not connect to its own listener"
 func (s *Server) learnSelf(addr net.Addr) {
 	if ta, ok := addr.(*net.TCPAddr); ok {
 		if ap := ta.AddrPort(); ap.IsValid() {
-			s.self.Store(&ap)
+			s.ways.self.Store(&ap)
 		}
 	}
 }
@@ -95,7 +95,7 @@ func (s *Server) learnSelf(addr net.Addr) {
 // unspecified address (which the kernel takes for this machine), or, when
 // the listener takes every address, any address of this machine.
 func (s *Server) isSelf(ip netip.Addr, port uint16) bool {
-	self := s.self.Load()
+	self := s.ways.self.Load()
 	if self == nil || port != self.Port() {
 		return false
 	}
@@ -134,7 +134,7 @@ func isLocalIP(ip netip.Addr) bool {
 // resolved only when port is the listener's, so other targets cost no
 // lookup; a name that does not resolve is not this proxy (its dial fails).
 func (s *Server) targetsSelf(ctx context.Context, host string, port uint16) bool {
-	self := s.self.Load()
+	self := s.ways.self.Load()
 	if self == nil || port != self.Port() {
 		return false
 	}
@@ -163,7 +163,7 @@ func (s *Server) refuseLoop(w http.ResponseWriter, r *http.Request, host string,
 	s.log.Warn().Str("method", r.Method).Str("target", target).Str("remote", r.RemoteAddr).
 		Msg("request to the proxy's own address refused (loop)")
 	w.Header().Set("Connection", "close")
-	writeNotionError(w, http.StatusForbidden, "proxy_loop",
+	writeNotionError(w, http.StatusForbidden, codeLoop,
 		fmt.Sprintf("notion-proxy will not connect to %s: that is notion-proxy itself", target))
 	return true
 }

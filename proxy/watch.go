@@ -250,12 +250,12 @@ func (s *Server) watchLoop(ctx context.Context, ws *watchSet, dir string, poll t
 			case gatherEvent:
 				if !pending {
 					pending = true
-					settle.Reset(s.watchWindow)
+					settle.Reset(s.reloads.watchWindow)
 				}
 			case reloadAtOnce:
 				// At once, unless a reload ran within the window: a burst
 				// of replaces costs one reload a window, like writes.
-				switch wait := s.watchWindow - time.Since(lastReload); {
+				switch wait := s.reloads.watchWindow - time.Since(lastReload); {
 				case pending:
 				case wait <= 0:
 					reload()
@@ -276,12 +276,12 @@ func (s *Server) watchLoop(ctx context.Context, ws *watchSet, dir string, poll t
 			s.log.Warn().Err(err).Str("dir", dir).Msg("file watch error")
 			if errors.Is(err, fsnotify.ErrEventOverflow) && !pending { // events were lost: look
 				pending = true
-				settle.Reset(s.watchWindow)
+				settle.Reset(s.reloads.watchWindow)
 			}
 		case <-settle.C:
 			pending = false
 			reload()
-		case d := <-s.readRetry.due:
+		case d := <-s.reloads.readRetry.due:
 			retry.Reset(d)
 		case <-retry.C:
 			reload()

@@ -14,7 +14,10 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/rs/zerolog"
 
+	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -101,7 +104,7 @@ func startWatched(t *testing.T, path string, window time.Duration, opts Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _, err := LoadOrCreateCA(t.TempDir(), []string{rewrite.NotionHost})
+	ca, _, err := localca.LoadOrCreate(t.TempDir(), []string{rewrite.NotionHost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +112,7 @@ func startWatched(t *testing.T, path string, window time.Duration, opts Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.watchWindow = window
+	srv.reloads.watchWindow = window
 	ctx, cancel := context.WithCancel(context.Background())
 	done, err := srv.Watch(ctx, 0)
 	if err != nil {
@@ -128,14 +131,9 @@ func startWatched(t *testing.T, path string, window time.Duration, opts Options)
 // waitToken waits until the first profile's token is tok.
 func waitToken(t *testing.T, srv *Server, tok string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.profiles.all()[0].gate.Status().Token != tok {
-		if time.Now().After(deadline) {
-			t.Fatalf("token still %s, want %s", rewrite.Fingerprint(srv.profiles.all()[0].gate.Status().Token),
-				rewrite.Fingerprint(tok))
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Until(t, 10*time.Second, "token "+rewrite.Fingerprint(tok), func() bool {
+		return srv.profiles.all()[0].gate.Status().Token == tok
+	})
 }
 
 const (
@@ -152,7 +150,7 @@ func TestAtomicReplaceIsReadWithoutTheWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := startWatched(t, path, time.Hour, Options{})
-		if err := WriteFileAtomic(path, []byte("token: "+watchTokB+"\n"), 0o600); err != nil {
+		if err := atomicfile.Write(path, []byte("token: "+watchTokB+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		waitToken(t, srv, watchTokB)
@@ -171,7 +169,7 @@ func TestAtomicReplaceIsReadWithoutTheWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := startWatched(t, path, time.Hour, Options{})
-		if err := WriteFileAtomic(secret, []byte(watchTokB+"\n"), 0o600); err != nil {
+		if err := atomicfile.Write(secret, []byte(watchTokB+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		waitToken(t, srv, watchTokB)
@@ -216,13 +214,9 @@ func TestFailedConfigReadIsRetried(t *testing.T) {
 	if err := os.Rename(path+".new", path); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(logs.with("config not reloaded")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the failed read was not logged")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Until(t, 10*time.Second, "the failed read logged", func() bool {
+		return len(logs.with("config not reloaded")) > 0
+	})
 	if line := logs.with("config not reloaded")[0]; !strings.Contains(line["error"].(string), "is a directory") ||
 		line["retry_in"] == nil {
 		t.Errorf("log line %v does not say the read failed and is retried", line)
@@ -245,7 +239,7 @@ func TestRepeatedReloadErrorsAreLoggedOnceAMinute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _, err := LoadOrCreateCA(t.TempDir(), []string{rewrite.NotionHost})
+	ca, _, err := localca.LoadOrCreate(t.TempDir(), []string{rewrite.NotionHost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,21 +298,17 @@ func TestTokenFileDirectoryThatAppearsLaterIsWatched(t *testing.T) {
 	}
 	logs := &logLines{}
 	srv := startWatched(t, path, coalesceWindow, Options{Logger: zerolog.New(logs)})
-	if err := WriteFileAtomic(path, []byte("token_file: later/secrets/notion\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte("token_file: later/secrets/notion\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(logs.with("token_file directory missing")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the missing directory was not noticed")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Until(t, 10*time.Second, "the missing directory noticed", func() bool {
+		return len(logs.with("token_file directory missing")) > 0
+	})
 	secret := filepath.Join(dir, "later", "secrets", "notion")
 	if err := os.MkdirAll(filepath.Dir(secret), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFileAtomic(secret, []byte(watchTokB+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(secret, []byte(watchTokB+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	waitToken(t, srv, watchTokB)

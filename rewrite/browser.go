@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Browsers (SPEC §11). The proxy holds the user's token and listens on
+// Browsers (docs/design.md#browsers). The proxy holds the user's token and listens on
 // loopback, so any web page the user opens can send it requests. Two facts
 // of a request tell a browser's request from a program's:
 //

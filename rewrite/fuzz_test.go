@@ -193,7 +193,7 @@ func FuzzIncomingCredentials(f *testing.F) {
 	})
 }
 
-// FuzzBrowser checks the browser rules (SPEC §11) hold for any Host,
+// FuzzBrowser checks the browser rules (docs/design.md#browsers) hold for any Host,
 // Origin and Sec-Fetch-Site: a Host that is allowed names loopback,
 // localhost or a listed host; nothing but an allowed or the proxy's own
 // Origin is let through; a request with no Origin and no cross-site

@@ -137,7 +137,7 @@ func Backoff(attempt int, base, max time.Duration, jitter float64) time.Duration
 }
 
 // MaxAttempts is the most times one call is sent when rate limits and
-// transient failures (SPEC §6) make it retry: its first send and at most
+// transient failures (docs/design.md#retries-and-rate-limits) make it retry: its first send and at most
 // MaxAttempts-1 resends, however short the waits. Sends after waiting for
 // a new token are not counted.
 const MaxAttempts = 10

@@ -11,6 +11,7 @@ import (
 
 	"github.com/notion-proxy/notion-proxy/proxy"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -68,7 +69,7 @@ func cmdCA(args []string, stdout io.Writer) error {
 	default:
 		caDir, listen = cfg.CADir, cfg.Listen
 	}
-	ca, created, err := proxy.LoadOrCreateCA(caDir, []string{rewrite.NotionHost})
+	ca, created, err := localca.LoadOrCreate(caDir, []string{rewrite.NotionHost})
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,11 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 	"github.com/notion-proxy/notion-proxy/proxy"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -36,7 +38,7 @@ const (
 	demoStepLimit = 10 * time.Second      // a step that takes longer than this failed
 )
 
-// cmdDemo runs the demo of SPEC §8: a fake Notion, the proxy and a client on
+// cmdDemo runs the demo (docs/design.md#the-command-line): a fake Notion, the proxy and a client on
 // loopback; Notion revokes the token mid-run, a new one is written to the
 // config, and the waiting calls are replayed. It fails (and so doubles as a
 // smoke test) if any call failed or any write was not applied exactly once.
@@ -69,7 +71,7 @@ func cmdDemo(args []string, stdout io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	ca, _, err := proxy.LoadOrCreateCA(cfg.CADir, []string{rewrite.NotionHost})
+	ca, _, err := localca.LoadOrCreate(cfg.CADir, []string{rewrite.NotionHost})
 	if err != nil {
 		return err
 	}
@@ -117,7 +119,7 @@ func writeDemoConfig(dir string, fake *fakenotion.Server) (*config.Config, error
 	path := filepath.Join(dir, config.DefaultPath)
 	text := fmt.Sprintf("# notion-proxy demo: the proxy in front of a fake Notion.\n"+
 		"listen: 127.0.0.1:0\nupstream: %q\nupstream_ca: %q\ntoken: %s\n", fake.URL(), fakeCA, demoTokenA)
-	if err := proxy.WriteFileAtomic(path, []byte(text), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(text), 0o600); err != nil {
 		return nil, fmt.Errorf("write demo config: %w", err)
 	}
 	return config.Load(path)
@@ -189,7 +191,7 @@ func (d *demo) script(ctx context.Context, out io.Writer) error {
 		data, err = config.SetToken(data, "", demoTokenB)
 	}
 	if err == nil { // like `token set`: a temporary file renamed over the config
-		err = proxy.WriteFileAtomic(d.cfgPath, data, 0o600)
+		err = atomicfile.Write(d.cfgPath, data, 0o600)
 	}
 	if err != nil {
 		return fmt.Errorf("write the new token: %w", err)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/notion-proxy/notion-proxy/proxy"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/localca"
+	"github.com/notion-proxy/notion-proxy/proxy/logbatch"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -52,13 +54,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return errors.Join(problems...)
 	}
 	// Log lines are batched: under load, one write for many calls' lines.
-	out := proxy.NewBatchWriter(stderr)
+	out := logbatch.New(stderr)
 	defer out.Close()
 	logger, err := proxy.NewLogger(out, cfg.Log)
 	if err != nil {
 		return err
 	}
-	ca, caCreated, err := proxy.LoadOrCreateCA(cfg.CADir, []string{rewrite.NotionHost})
+	ca, caCreated, err := localca.LoadOrCreate(cfg.CADir, []string{rewrite.NotionHost})
 	if err != nil {
 		return err
 	}

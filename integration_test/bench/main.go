@@ -12,7 +12,10 @@
 //   - resume latency: 1,000 paused calls replayed after a token rename;
 //   - memory per waiting call: RSS with 10,000 paused calls of small
 //     bodies, and with 100 paused calls of 5 MiB bodies (spilled to disk);
-//   - reload cost: the config rewritten 1,000 times in a burst.
+//   - reload cost: the config rewritten 1,000 times in a burst;
+//   - herd (-run herd, not run by default): callers against a fake that
+//     enforces a rate limit (token bucket, window budget), total time
+//     against the limit's own time and 429s at the fake (docs/design.md#the-rate-limit-scheduler).
 //
 // Every proxy under test runs as its own process (the real built binaries,
 // and mitmdump), so its CPU time is read from /proc/<pid>/stat; the callers
@@ -39,7 +42,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 // options are the command-line flags.
@@ -58,6 +61,10 @@ type options struct {
 	pacedRate    float64
 	slowUpstream time.Duration
 	proxyBin     string
+	herdCallers  int
+	herdCalls    int
+	herdBaseline string
+	herdScale    int
 }
 
 func main() {
@@ -74,6 +81,10 @@ func main() {
 	flag.IntVar(&o.reloads, "reloads", 1000, "config rewrites in the reload section")
 	flag.StringVar(&o.mitmdump, "mitmdump", "", "path of mitmproxy's mitmdump (default: from $PATH)")
 	flag.StringVar(&o.proxyBin, "notion-proxy", "", "benchmark this notion-proxy binary instead of building ./cmd/notion-proxy")
+	flag.IntVar(&o.herdCallers, "herd-callers", 24, "callers in the herd section")
+	flag.IntVar(&o.herdCalls, "herd-calls", 5, "calls per caller in the herd section")
+	flag.IntVar(&o.herdScale, "herd-scale", 1, "herd section: multiply the limits' rates, bursts and budgets by this (run with -herd-calls scaled alike)")
+	flag.StringVar(&o.herdBaseline, "herd-baseline", "", "also run the herd rows through this notion-proxy binary (e.g. one built before the scheduler)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs, configs)")
 	flag.StringVar(&o.subjects, "subjects", "", "throughput rows to run: comma-separated words of their names (default: all)")
 	flag.Parse()
@@ -143,6 +154,12 @@ func bench(o options) error {
 		if err := memory(o, e, fake); err != nil {
 			errs = append(errs, fmt.Errorf("memory: %w", err))
 			fmt.Printf("memory: FAILED: %v\n\n", err)
+		}
+	}
+	if o.sections["herd"] {
+		if err := herd(o, e, fake); err != nil {
+			errs = append(errs, fmt.Errorf("herd: %w", err))
+			fmt.Printf("herd: FAILED: %v\n\n", err)
 		}
 	}
 	if o.sections["reload"] {

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -190,7 +190,7 @@ func memory(o options, e *env, fake *fakenotion.Server) error {
 	}
 	fmt.Println()
 	fmt.Println("RSS is VmRSS of the proxy process. Idle: after one call and a settle. Bodies above 1 MiB are")
-	fmt.Println("kept in unlinked temporary files (SPEC §5).")
+	fmt.Println("kept in unlinked temporary files (docs/design.md#a-calls-path).")
 	fmt.Println()
 	for _, c := range checks {
 		c()

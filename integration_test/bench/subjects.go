@@ -122,7 +122,7 @@ func (e *env) startNotionProxy(name string) (*notionProxy, error) {
 	return p, nil
 }
 
-// baseURL, plainForward and httpsForward are the three ways in (SPEC §2).
+// baseURL, plainForward and httpsForward are the three ways in (docs/design.md#ways-in).
 func (p *notionProxy) baseURL() target {
 	return target{url: "http://" + p.addr + "/v1/users/me"}
 }

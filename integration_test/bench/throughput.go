@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/integration_test/fakenotion"
+	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 )
 
 // How a row's callers use their connections.

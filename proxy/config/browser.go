@@ -10,7 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// The settings of SPEC §11: allowed_hosts and cors.allowed_origins.
+// The browser settings (docs/design.md#browsers): allowed_hosts and cors.allowed_origins.
 
 // cors decodes the cors section.
 func (p *parser) cors(pr pair, c *CORS) error {

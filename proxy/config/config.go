@@ -1,5 +1,5 @@
 // Package config parses and validates the notion-proxy YAML configuration
-// file (SPEC §3) into a plain, typed Config. Everything downstream takes a
+// file (docs/design.md#config-and-reloads) into a plain, typed Config. Everything downstream takes a
 // *Config; nothing else reads YAML.
 package config
 
@@ -48,7 +48,7 @@ type Config struct {
 	// AllowedHosts are the host names or IP addresses (lowercase, IPs in
 	// canonical form, no port) that origin-form requests may name in Host
 	// besides loopback, localhost, *.localhost and the host of Listen
-	// (SPEC §11).
+	// (docs/design.md#browsers).
 	AllowedHosts []string
 	// CORS names the web origins that may call Notion through the proxy
 	// from a browser.
@@ -79,7 +79,7 @@ type Pause struct {
 	MaxQueued int           // default 10000
 }
 
-// Retry configures the retries of SPEC §6.
+// Retry configures the retries of docs/design.md#retries-and-rate-limits.
 type Retry struct {
 	RateLimited bool          // default true
 	MaxWait     time.Duration // default 60s
@@ -108,6 +108,11 @@ type Profile struct {
 	// Match lists incoming Bearer tokens or Proxy-Authorization user names
 	// that select this profile.
 	Match []string
+
+	// Workspace labels the Notion workspace the profile's integration
+	// belongs to ("" = none): a 429 naming the workspace limit holds every
+	// profile with the same label (docs/design.md#the-rate-limit-scheduler).
+	Workspace string
 
 	// Line is the line of the profile in the file, for messages.
 	Line int

@@ -6,7 +6,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Defaults of SPEC §3 that are not spelled out in defaults().
+// Defaults (README, Config) that are not spelled out in defaults().
 const (
 	defaultPauseTimeout = 10 * time.Minute
 	defaultRetryMaxWait = 60 * time.Second

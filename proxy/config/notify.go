@@ -8,7 +8,7 @@ import (
 )
 
 // Notify says where the proxy tells a person about pauses, failed
-// refreshes, config errors and calls that gave up (SPEC §12). The zero
+// refreshes, config errors and calls that gave up (docs/design.md#the-person-who-fixes-the-token). The zero
 // value sends nowhere.
 type Notify struct {
 	// Command is run without a shell for each event, with the event as

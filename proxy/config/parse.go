@@ -38,7 +38,7 @@ func Load(path string) (*Config, error) {
 	return Parse(data, abs, os.Getenv)
 }
 
-// Parse decodes and validates one config file's contents (SPEC §3) into a
+// Parse decodes and validates one config file's contents (docs/design.md#config-and-reloads) into a
 // new Config with every default filled in.
 //
 // path is the file the data came from: it names the file in errors, and its
@@ -269,7 +269,7 @@ func (p *parser) path(v string) string {
 	return filepath.Join(p.dir, v)
 }
 
-// defaults returns a Config holding every default of SPEC §3.
+// defaults returns a Config holding every default (README, Config).
 func (p *parser) defaults() *Config {
 	return &Config{
 		Listen:        "127.0.0.1:8787",

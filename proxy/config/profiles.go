@@ -78,6 +78,8 @@ func (p *parser) profile(item *yaml.Node, index int, idx *profileIndex) (Profile
 		case e.key == "name":
 		case e.key == "match":
 			err = d.match(e, idx)
+		case e.key == "workspace":
+			err = d.workspace(e)
 		case isTokenSource(e.key):
 			err = d.source(e)
 		default:
@@ -253,5 +255,23 @@ func (d *profileDecoder) match(pr pair, idx *profileIndex) error {
 		idx.matches[v] = d.prof.Name
 		d.prof.Match = append(d.prof.Match, v)
 	}
+	return nil
+}
+
+// workspace decodes the workspace label: profiles that declare the same
+// label share Notion's per-workspace rate limit (docs/design.md#the-rate-limit-scheduler).
+func (d *profileDecoder) workspace(pr pair) error {
+	p, label := d.p, d.label()
+	v, err := p.str(pr, label+"workspace")
+	if err != nil {
+		return err
+	}
+	switch {
+	case v == "":
+		return p.errAt(pr.keyNode, "%sworkspace is empty: name the Notion workspace, or remove the key", label)
+	case !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0:
+		return p.errAt(pr.keyNode, "%sworkspace must be text without control characters", label)
+	}
+	d.prof.Workspace = v
 	return nil
 }

@@ -6,7 +6,7 @@ import (
 
 // SetOAuthTokens records a refreshed OAuth access token and the rotated
 // refresh token in the "oauth:" mapping of the named profile, for the proxy
-// after a refresh (SPEC §3). It returns a copy of data; data is not modified,
+// after a refresh (docs/design.md#tokens). It returns a copy of data; data is not modified,
 // and writing the result (atomically) is the caller's job.
 //
 // profile names the profile; "" means the first profile (the only one of the

@@ -136,6 +136,9 @@ func TestParseErrors(t *testing.T) {
 		{"an oauth access_token with whitespace is an error", lines("profiles:", "  - name: p", "    oauth:", "      client_id: a", "      client_secret: SECRET", "      refresh_token: r", "      access_token: 'SECRET '"), 7, `profile "p": oauth.access_token contains whitespace`},
 		{"match as a single value is an error", lines("profiles:", "  - name: a", "    token: x", "    match: SECRET"), 4, `profile "a": match must be a list`},
 		{"an empty match value is an error", lines("profiles:", "  - name: a", "    token: x", "    match:", "      - SECRET", "      - ''"), 6, `profile "a": match[1] is empty`},
+		{"an empty workspace is an error", lines("profiles:", "  - name: a", "    token: x", "    workspace: ''"), 4, `profile "a": workspace is empty`},
+		{"a workspace that is a list is an error", lines("profiles:", "  - name: a", "    token: x", "    workspace: [w]"), 4, `profile "a": workspace must be a single value`},
+		{"a workspace at the top level is an unknown key", "token: ntn_SECRET\nworkspace: w\n", 2, `unknown key "workspace"`},
 		{"a match value of two profiles is an error", lines("profiles:", "  - name: a", "    token: x", "    match: [SECRET]", "  - name: b", "    token: y", "    match: [SECRET]"), 7, `profile "b": match[0] already selects profile "a"`},
 	}
 	for _, tt := range tests {

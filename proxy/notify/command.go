@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/capped"
 )
 
 // runCommand runs the configured command for ev: no shell, ev as one line
@@ -24,10 +26,10 @@ func (n *Notifier) runCommand(ev Event) {
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, commandTimeout)
 	defer cancel()
-	var stderr bytes.Buffer
+	stderr := capped.New(8 << 10)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...) // never through a shell
 	cmd.Stdin = bytes.NewReader(append(line, '\n'))
-	cmd.Stderr = &limitedWriter{buf: &stderr, n: 8 << 10}
+	cmd.Stderr = stderr
 	cmd.Env = append(cmd.Environ(),
 		"NOTION_PROXY_EVENT="+ev.Event, "NOTION_PROXY_PROFILE="+ev.Profile, "NOTION_PROXY_TEXT="+ev.Text)
 	cmd.WaitDelay = time.Second // a child that keeps stderr open cannot hold the queue
@@ -42,17 +44,4 @@ func (n *Notifier) runCommand(ev Event) {
 		return
 	}
 	n.outcome(SinkCommand, OutcomeOK)
-}
-
-// limitedWriter keeps the first n bytes written and discards the rest.
-type limitedWriter struct {
-	buf *bytes.Buffer
-	n   int
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if room := l.n - l.buf.Len(); room > 0 {
-		l.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
 }

@@ -1,5 +1,5 @@
-// Package notify tells the person who fixes the token what happened (SPEC
-// §12): events such as "paused" or "config_error", each one JSON object
+// Package notify tells the person who fixes the token what happened
+// (docs/design.md#the-person-who-fixes-the-token): events such as "paused" or "config_error", each one JSON object
 // with a human line in Text, handed to a command (run without a shell, the
 // event on stdin) and to a webhook (a POST whose "text" field Slack-,
 // Mattermost- and Teams-style incoming webhooks display).

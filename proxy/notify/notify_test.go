@@ -16,6 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // receiver is a webhook endpoint that records the events posted to it and
@@ -81,17 +83,6 @@ func (o *outcomes) get(key string) int {
 	return o.n[key]
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func closeNotifier(t *testing.T, n *Notifier) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -116,7 +107,7 @@ func TestWebhookEventArrivesOnTheRetryAfterA500(t *testing.T) {
 	n := New(Config{Webhook: r.srv.URL + "/hooks/T000/SECRETPATH"}, Options{
 		Logger: zerolog.New(&logs), Outcome: o.add, RetryMin: 10 * time.Millisecond})
 	n.Notify(Event{Event: Paused, Profile: "default", Token: "ntn_…a1b2 #3f9c0e", Waiting: intp(2), Do: "Regenerate it."})
-	waitUntil(t, "the event on the retry", func() bool { _, evs := r.snapshot(); return len(evs) == 1 })
+	testwait.Until(t, 10*time.Second, "the event on the retry", func() bool { _, evs := r.snapshot(); return len(evs) == 1 })
 	closeNotifier(t, n)
 	posts, evs := r.snapshot()
 	if posts != 2 {
@@ -149,7 +140,7 @@ func TestWebhookGivesUpOnA4xxAndLogsNoURL(t *testing.T) {
 	var o outcomes
 	n := New(Config{Webhook: srv.URL + "/SECRETPATH"}, Options{Logger: zerolog.New(&logs), Outcome: o.add})
 	n.Notify(Event{Event: ConfigError, Error: "x.yaml:3: unknown key"})
-	waitUntil(t, "the failure to be counted", func() bool { return o.get("webhook failed") == 1 })
+	testwait.Until(t, 10*time.Second, "the failure to be counted", func() bool { return o.get("webhook failed") == 1 })
 	closeNotifier(t, n)
 	out := logs.String()
 	if !strings.Contains(out, "notify webhook failed") || strings.Contains(out, "SECRETPATH") {
@@ -239,7 +230,7 @@ func TestGaveUpEventsOfOneProfileGoAsOne(t *testing.T) {
 		n.Notify(Event{Event: GaveUp, Profile: "a", Calls: 1, Reason: ReasonTimeout})
 	}
 	n.Notify(Event{Event: GaveUp, Profile: "b", Calls: 1, Reason: ReasonMaxQueued})
-	waitUntil(t, "two events", func() bool { _, evs := r.snapshot(); return len(evs) == 2 })
+	testwait.Until(t, 10*time.Second, "two events", func() bool { _, evs := r.snapshot(); return len(evs) == 2 })
 	closeNotifier(t, n)
 	_, evs := r.snapshot()
 	byProfile := map[string]Event{evs[0].Profile: evs[0], evs[1].Profile: evs[1]}

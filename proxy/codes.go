@@ -1,0 +1,39 @@
+package proxy
+
+// The proxy's own words, each written once: the error codes of the answers
+// it makes itself (in Notion's error shape, docs/design.md#errors) and the
+// outcomes its call log and metrics give a call that did not end with
+// Notion's answer.
+
+// Error codes of the proxy's own answers.
+const (
+	codeBadRequest          = "proxy_bad_request"
+	codeBodyTooLarge        = "proxy_body_too_large"
+	codeBodyTimeout         = "proxy_body_timeout"
+	codeUpstreamUnreachable = "proxy_upstream_unreachable"
+	codeLoop                = "proxy_loop"
+	codeHostDenied          = "proxy_host_denied"
+	codeAuthRequired        = "proxy_auth_required"
+	codeHostNotAllowed      = "proxy_host_not_allowed"
+	codeBrowserRefused      = "proxy_browser_refused"
+	codeAdminForbidden      = "proxy_admin_forbidden"
+	codeAdminUnauthorized   = "proxy_admin_unauthorized"
+	codeUnknownProfile      = "proxy_unknown_profile"
+	codeReloadFailed        = "proxy_reload_failed"
+	codeNotFound            = "proxy_not_found"
+	codePageForbidden       = "proxy_page_forbidden"
+	codeTokenNotWritten     = "proxy_token_not_written"
+)
+
+// Outcomes of calls that did not end with Notion's answer (the "outcome"
+// field of the call log). A call the gate stopped has its error's words
+// (ErrPauseTimeout, ErrQueueFull, ...).
+const (
+	outcomeProgramGone         = "program went away"
+	outcomeShuttingDown        = "proxy is shutting down" // the words of gate.ErrClosed
+	outcomeUpstreamUnreachable = "upstream unreachable"
+	outcomeBodyCut             = "upstream body cut"
+	outcomeBodyTooLarge        = "body too large"
+	outcomeBodyStalled         = "body stalled"
+	outcomeBodyUnreadable      = "body unreadable"
+)
