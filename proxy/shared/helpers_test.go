@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // waitFor bounds every wait of these tests.
@@ -70,13 +72,7 @@ func startReplica(t *testing.T, url string, key []byte, tweak ...func(*Options))
 // eventually waits until cond holds, failing the test after waitFor.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
-	}
+	testwait.Until(t, waitFor, what, cond)
 }
 
 // waitState waits until the replica's Health is state.
