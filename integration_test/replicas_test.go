@@ -259,6 +259,15 @@ func TestReplicasWithoutRedis(t *testing.T) {
 			return p.status(t).Profiles[0].Token == ps[1].status(t).Profiles[0].Token && !strings.Contains(p.status(t).Profiles[0].Token, "BBBB")
 		})
 	}
+	t.Run("a reload that leaves the token source as it was keeps the shared token", func(t *testing.T) {
+		want := ps[1].status(t).Profiles[0].Token
+		before := ps[0].countLogs("config reloaded")
+		writeAtomic(t, ps[0].cfgPath, []byte(replicaConfig(fake, fakeCA, srv.URL(""), "token: "+tokB+"\n")+"# an unrelated edit\n"))
+		testwait.Until(t, 5*time.Second, "replica 0 to reload", func() bool { return ps[0].countLogs("config reloaded") > before })
+		if got := ps[0].status(t).Profiles[0].Token; got != want {
+			t.Errorf("after the reload replica 0 uses %s, want the shared %s", got, want)
+		}
+	})
 }
 
 // TestReplicasWithABrokenRedis: a wrong password, and a Redis that never
