@@ -17,7 +17,8 @@ import (
 // Many replicas (SPEC §14): the server's side of package shared. What
 // goes out: a token that a source gave this replica (the config at start
 // and reload, a token_file, a token_command, an OAuth refresh), a
-// rejected token, a rate-limit hold. What comes in (sharedHandlers): a
+// rejected token, a rate-limit hold. What comes in (the shared.Handlers of
+// runReplicas, called from the store's one goroutine): a
 // newer token, used at once; a rejection of the token in use, which pauses
 // the profile as Notion's own answer would; a hold. OAuth refreshes (and
 // token_command runs) take the shared lock, so one replica refreshes and
@@ -128,9 +129,7 @@ func (s *Server) shareToken(p *profile, tok, refresh string) {
 	if s.replicas.store == nil || tok == "" {
 		return
 	}
-	ctx, cancel := context.WithCancel(s.bg.ctx)
-	defer cancel()
-	got, err := s.replicas.store.Write(ctx, p.name, tok, refresh)
+	got, err := s.replicas.store.Write(s.bg.ctx, p.name, tok, refresh)
 	if err != nil {
 		s.log.Debug().Str("profile", p.name).Err(err).Msg("token not shared now: written when Redis answers again")
 		return
