@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,22 +34,12 @@ func TestStalledStderrDoesNotStopCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	cmd := exec.Command(binary, "run", "--config", path)
-	cmd.Env = append(os.Environ(), "HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY=")
-	cmd.Stderr = w
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, exited := startWithStderr(t, path, w)
 	w.Close()
 	var waitErr error
-	exited := make(chan struct{})
-	go func() {
-		waitErr = cmd.Wait()
-		close(exited)
-	}()
 	defer func() {
 		_ = cmd.Process.Kill() // if the test ended early
-		<-exited
+		<-exited               // closed by then if the test ended normally
 	}()
 
 	// Read up to the listening line, then stop receiving: the reader
@@ -133,7 +122,7 @@ func TestStalledStderrDoesNotStopCalls(t *testing.T) {
 	}()
 	_ = cmd.Process.Signal(os.Interrupt)
 	select {
-	case <-exited:
+	case waitErr = <-exited:
 		if waitErr != nil {
 			t.Errorf("notion-proxy: %v", waitErr)
 		}

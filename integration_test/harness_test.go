@@ -385,3 +385,23 @@ func getConcurrently(t *testing.T, p *proc, n int) {
 	}
 	wg.Wait()
 }
+
+// startWithStderr starts the binary serving the config at path with its
+// stderr going to stderr (a pipe or a file the test reads itself, where
+// startProxy would read it), and returns it with a channel that receives
+// its exit, then is closed.
+func startWithStderr(t *testing.T, path string, stderr *os.File) (*exec.Cmd, <-chan error) {
+	t.Helper()
+	cmd := exec.Command(binary, "run", "--config", path)
+	cmd.Env = append(os.Environ(), "HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY=")
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() {
+		exited <- cmd.Wait()
+		close(exited)
+	}()
+	return cmd, exited
+}
