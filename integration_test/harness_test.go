@@ -355,7 +355,11 @@ func (p *proc) status(t *testing.T) statusBody {
 
 type statusBody struct {
 	LastReloadError string `json:"last_reload_error"`
-	Profiles        []struct {
+	Shared          *struct {
+		State     string `json:"state"`
+		LastError string `json:"last_error"`
+	} `json:"shared"`
+	Profiles []struct {
 		Name            string  `json:"name"`
 		State           string  `json:"state"`
 		Token           string  `json:"token"`

@@ -36,6 +36,9 @@ type Status struct {
 	LastReload      time.Time       `json:"last_reload"`
 	LastReloadError string          `json:"last_reload_error"`
 	Profiles        []ProfileStatus `json:"profiles"`
+	// Shared is the link to the other replicas (SPEC §14); absent when
+	// the shared mode is off.
+	Shared *SharedStatus `json:"shared,omitempty"`
 }
 
 // serveAdmin serves the proxy's own endpoints (docs/design.md#admin-endpoints). Only loopback
@@ -95,6 +98,7 @@ func (s *Server) Status() Status {
 		ps.LastReload, ps.LastReloadError = st.LastReload, st.LastReloadError
 		st.Profiles = append(st.Profiles, ps)
 	}
+	st.Shared = s.sharedStatus()
 	return st
 }
 

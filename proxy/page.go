@@ -71,6 +71,7 @@ type Summary struct {
 	LastReloadError    string           `json:"last_reload_error"`
 	Events             []notify.Event   `json:"events"` // about the whole config
 	Profiles           []ProfileSummary `json:"profiles"`
+	Shared             *SharedStatus    `json:"shared,omitempty"` // the link to the other replicas, if on
 }
 
 // Summary returns what the status page shows.
@@ -78,7 +79,7 @@ func (s *Server) Summary() Summary {
 	st := s.Status()
 	cfg := s.runtime().cfg
 	sum := Summary{Config: st.Config, Page: s.pageURL(), AdminTokenRequired: cfg.AdminToken != "",
-		LastReload: st.LastReload, LastReloadError: st.LastReloadError, Events: s.recentEvents("")}
+		LastReload: st.LastReload, LastReloadError: st.LastReloadError, Events: s.recentEvents(""), Shared: st.Shared}
 	for _, ps := range st.Profiles {
 		p := s.profiles.get(ps.Name)
 		if p == nil {

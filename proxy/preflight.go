@@ -38,6 +38,7 @@ func Preflight(cfg *config.Config, getenv func(string) string) (errs, warnings [
 	if err := caProblem(cfg.CADir); err != nil {
 		errs = append(errs, fmt.Errorf("%s: ca_dir: %w", cfg.Path, err))
 	}
+	errs = append(errs, sharedProblems(cfg, getenv)...)
 	for _, p := range cfg.Profiles {
 		if _, _, err := tokensource.Resolve(p, getenv); err != nil {
 			warnings = append(warnings, fmt.Errorf("%s: profile %s: %w: its calls wait for a token (%s)",

@@ -83,6 +83,7 @@ func (s *Server) holdProfile(c *call, req *http.Request, resp *http.Response) (*
 	}
 	before := p.sched.Status()
 	until := p.sched.Hold(d, resp.StatusCode, reason)
+	s.shareHold(p, until, reason)
 	if ws := p.config().Workspace; ws != "" && rewrite.NamesWorkspace(reason) {
 		for _, other := range s.profiles.all() {
 			if other != p && other.config().Workspace == ws {

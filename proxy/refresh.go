@@ -8,6 +8,7 @@ import (
 
 	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/shared"
 	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
@@ -23,6 +24,9 @@ const (
 	refreshBackoffMin = time.Second
 	refreshBackoffMax = time.Minute
 )
+
+// errGaveRejected: a refresh answered the token that was just rejected.
+var errGaveRejected = errors.New("it gave the token that was rejected")
 
 // startRefresh starts the profile's refresher unless one is running or the
 // profile's source cannot be refreshed automatically.
@@ -54,15 +58,33 @@ func (s *Server) refreshLoop(p *profile) {
 		}
 		var tok, source string
 		var err error
+		// Once across the replicas (replicas.go): this one runs it, or
+		// uses the result of the one that did.
 		if len(pc.TokenCommand) > 0 {
 			source = "token_command"
-			tok, err = s.runTokenCommand(s.bg.ctx, p.name, pc.TokenCommand)
+			tok, err = s.refreshShared(s.bg.ctx, p, st.Token, func(ctx context.Context, _ shared.Token) (shared.Token, error) {
+				tok, err := s.runTokenCommand(ctx, p.name, pc.TokenCommand)
+				if err == nil && tok == st.Token {
+					err = errGaveRejected
+				}
+				return shared.Token{Access: tok}, err
+			})
 		} else {
 			source = "oauth"
-			tok, err = s.refreshOAuth(s.bg.ctx, p, *pc.OAuth)
+			tok, err = s.refreshShared(s.bg.ctx, p, st.Token, func(ctx context.Context, cur shared.Token) (shared.Token, error) {
+				o := *pc.OAuth
+				if cur.Refresh != "" {
+					o.RefreshToken = cur.Refresh // the newest, from the replica that refreshed last
+				}
+				tr, err := s.refreshOAuth(ctx, p, o)
+				if err == nil && tr.AccessToken == st.Token {
+					err = errGaveRejected
+				}
+				return shared.Token{Access: tr.AccessToken, Refresh: tr.RefreshToken}, err
+			})
 		}
 		if err == nil && tok == st.Token {
-			err = errors.New("it gave the token that was rejected")
+			err = errGaveRejected
 		}
 		if err == nil {
 			s.metrics.tokenRefreshes.WithLabelValues(p.name, "ok").Inc()
@@ -110,11 +132,11 @@ func (s *Server) runTokenCommand(ctx context.Context, profile string, argv []str
 // at Notion's token endpoint (through the same upstream), then writes the
 // new access token and the rotated refresh token into the config file
 // atomically before the access token is used.
-func (s *Server) refreshOAuth(ctx context.Context, p *profile, o config.OAuth) (string, error) {
+func (s *Server) refreshOAuth(ctx context.Context, p *profile, o config.OAuth) (tokensource.OAuthTokens, error) {
 	rt := s.runtime()
 	tr, err := tokensource.RefreshOAuth(ctx, rt.upstream, rt.cfg.Upstream.String(), rt.cfg.NotionVersion, o)
 	if err != nil {
-		return "", err
+		return tr, err
 	}
 	if err := s.persistOAuth(rt.cfg.Path, p.name, tr); err != nil {
 		// The old refresh token may already be dead: keep serving with the
@@ -126,7 +148,7 @@ func (s *Server) refreshOAuth(ctx context.Context, p *profile, o config.OAuth) (
 	// The reload of the written file comes later; the next refresh must
 	// not wait for it to use the rotated refresh token.
 	p.setOAuth(tr.AccessToken, tr.RefreshToken)
-	return tr.AccessToken, nil
+	return tr, nil
 }
 
 // persistOAuth writes refreshed OAuth tokens into the config file,

@@ -78,6 +78,15 @@ func (s *Server) rereadTokenFiles() (failed bool) {
 			continue
 		}
 		p.noteFileError("")
+		if ok && s.replicas.store != nil {
+			if _, changed := s.sourceChanges(map[string]string{p.name: tok})[p.name]; changed {
+				s.log.Info().Str("profile", p.name).Str("token_file", pc.TokenFile).
+					Str("token", rewrite.Fingerprint(tok)).Msg("token_file changed: new token in use")
+				p.gate.SetToken(tok)
+				s.shareToken(p, tok, "")
+			}
+			continue
+		}
 		if ok && tok != p.gate.Status().Token {
 			s.log.Info().Str("profile", p.name).Str("token_file", pc.TokenFile).
 				Str("token", rewrite.Fingerprint(tok)).Msg("token_file changed: new token in use")
@@ -153,6 +162,7 @@ func (s *Server) onGateEvent(name string, ev gate.Event) {
 				"(or run `notion-proxy token set`, or paste it at " + s.pageURL() + ")")
 	case ev.Kind == gate.Paused:
 		s.metrics.pauses.WithLabelValues(name).Inc()
+		s.shareRejection(name, ev.Token)
 		if p := s.profiles.get(name); p != nil && p.refreshable() {
 			s.log.Warn().Str("profile", name).Str("token", rewrite.Fingerprint(ev.Token)).
 				Msg("Notion rejected the token: calls of this profile are paused while a new one is fetched")

@@ -82,11 +82,12 @@ type Server struct {
 	// (events.go, page.go).
 	human *humanSide
 
-	ways    waysIn
-	parking parking
-	bg      background
-	reloads reloads
-	status  reloadStatus
+	ways     waysIn
+	parking  parking
+	bg       background
+	reloads  reloads
+	status   reloadStatus
+	replicas replicas // the other replicas of the integration (replicas.go)
 }
 
 // waysIn are the servers behind the one listener: the base URL's reverse
@@ -171,12 +172,17 @@ func New(cfg *config.Config, ca *localca.CA, opts Options) (*Server, error) {
 	s.human = newHumanSide(cfg, s.log, s.now, s.metrics)
 	s.metrics.registerLogHealth(opts.LogWriter)
 	s.logWriter = opts.LogWriter
+	if err := s.newReplicas(cfg); err != nil {
+		s.human.close(context.Background(), s.log)
+		return nil, err
+	}
 	if err := s.apply(cfg); err != nil && !isTokenErrors(err) {
 		// A token source that is not ready is no reason not to serve:
 		// apply logged it, and the profile's calls wait for a token.
 		s.human.close(context.Background(), s.log)
 		return nil, err
 	}
+	s.runReplicas()
 	s.reloads.spareFD, _ = os.Open(os.DevNull) // none: taken at the first reload
 	s.status.lastReload = s.now()
 	if data, err := os.ReadFile(cfg.Path); err == nil {
@@ -321,6 +327,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = err2
 	}
 	s.runtime().upstream.CloseIdleConnections()
+	s.closeReplicas()
 	s.human.close(ctx, s.log)
 	s.closeSpareFD()
 	return err
@@ -366,11 +373,13 @@ func (s *Server) apply(cfg *config.Config) error {
 			tokens[p.Name] = tok
 		}
 	}
+	changed := s.sourceChanges(tokens) // replicas.go
 	s.applyMu.Lock()
 	s.rt.Store(rt)
 	s.human.notifier.SetConfig(notifyConfig(cfg))
 	removed := s.profiles.update(cfg, tokens)
 	s.applyMu.Unlock()
+	s.shareSourceTokens(changed)
 	if old != nil && old.pauseTimeoutSet != rt.pauseTimeoutSet {
 		old.endPauseTimeout()
 	}

@@ -70,6 +70,12 @@ func WriteSummary(w io.Writer, sum Summary, now time.Time) int {
 	if sum.LastReloadError != "" {
 		fmt.Fprintf(w, "  the last reload failed (the last good config keeps serving):\n    %s\n", sum.LastReloadError)
 	}
+	if sh := sum.Shared; sh != nil {
+		fmt.Fprintf(w, "  shared with the other replicas (Redis): %s\n", sh.State)
+		if sh.State != "connected" && sh.LastError != "" {
+			fmt.Fprintf(w, "    serving on this replica's own state: %s\n", sh.LastError)
+		}
+	}
 	for _, p := range sum.Profiles {
 		fmt.Fprintf(w, "\nprofile %s: %s\n", p.Name, strings.ToUpper(p.State))
 		source := p.Source

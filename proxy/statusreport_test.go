@@ -42,19 +42,25 @@ func TestWriteSummary(t *testing.T) {
 	tests := []struct {
 		desc     string
 		profiles []ProfileSummary
+		shared   *SharedStatus
 		code     int
 		want     []string
 	}{
+		{"a degraded link to the other replicas is said, with why", []ProfileSummary{ok},
+			&SharedStatus{State: "degraded", LastError: "dial tcp 10.0.0.5:6379: connection refused"}, StatusExitOK,
+			[]string{"shared with the other replicas (Redis): degraded", "own state: dial tcp 10.0.0.5:6379: connection refused"}},
+		{"a connected link is one line", []ProfileSummary{ok}, &SharedStatus{State: "connected", LastError: "old"}, StatusExitOK,
+			[]string{"shared with the other replicas (Redis): connected\n\nprofile a"}},
 		{"a new token not yet tried is said so", []ProfileSummary{{ProfileStatus: ProfileStatus{Name: "c", State: "paused", PausedSince: &since}, TokenUntried: true, LastError: "old"}},
-			StatusExitPaused, []string{"now:     a new token is in place; the next call tries it"}},
-		{"every profile ok exits 0", []ProfileSummary{ok}, StatusExitOK, []string{"profile a: OK", "from token_file /run/tok"}},
-		{"a paused profile exits 1 and says what to do", []ProfileSummary{ok, paused}, StatusExitPaused,
+			nil, StatusExitPaused, []string{"now:     a new token is in place; the next call tries it"}},
+		{"every profile ok exits 0", []ProfileSummary{ok}, nil, StatusExitOK, []string{"profile a: OK", "from token_file /run/tok"}},
+		{"a paused profile exits 1 and says what to do", []ProfileSummary{ok, paused}, nil, StatusExitPaused,
 			[]string{"profile b: PAUSED", "(1m30s ago)", "waiting: 2 call(s)", "why:     Notion rejected the token", "to do:   Paste it.", "Notion rejected it.\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			var out bytes.Buffer
-			code := WriteSummary(&out, Summary{Config: "/c.yaml", Page: "http://127.0.0.1:1/-/", Profiles: tt.profiles}, now)
+			code := WriteSummary(&out, Summary{Config: "/c.yaml", Page: "http://127.0.0.1:1/-/", Profiles: tt.profiles, Shared: tt.shared}, now)
 			if code != tt.code {
 				t.Errorf("exit code %d, want %d", code, tt.code)
 			}

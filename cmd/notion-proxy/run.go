@@ -14,10 +14,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/notion-proxy/notion-proxy/proxy"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/proxy/logbatch"
+	"github.com/notion-proxy/notion-proxy/proxy/shared"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -70,6 +73,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		logger.Warn().Uint64("dropped", dropped).
 			Msg("log lines dropped: the log writer (stderr) did not keep up; calls went on")
 	})
+	// The Redis client of the shared mode logs process-wide: into our log.
+	redis.SetLogger(shared.DriverLog{Log: logger})
 	srv, err := proxy.New(cfg, ca, proxy.Options{Logger: logger, LogWriter: out})
 	if err != nil {
 		return err

@@ -43,6 +43,7 @@ type Config struct {
 	Retry         Retry
 	RateLimit     RateLimit
 	Notify        Notify // where events for a person go (notify.go)
+	Shared        Shared // state shared with other replicas (shared.go)
 
 	// AllowedHosts are the host names or IP addresses (lowercase, IPs in
 	// canonical form, no port) that origin-form requests may name in Host

@@ -67,6 +67,8 @@ func (p *parser) config(root *yaml.Node) (*Config, error) {
 			err = p.cors(pr, &cfg.CORS)
 		case "notify":
 			err = p.notify(pr, &cfg.Notify)
+		case "shared":
+			err = p.shared(pr, &cfg.Shared)
 		case "listen", "upstream", "upstream_ca", "ca_dir", "notion_version",
 			"other_hosts", "proxy_auth", "admin_token", "max_body_bytes":
 			var v string

@@ -281,5 +281,6 @@ func (p *parser) defaults() *Config {
 		Pause:         Pause{Timeout: defaultPauseTimeout, MaxQueued: 10000},
 		MaxBodyBytes:  52428800,
 		Retry:         Retry{RateLimited: true, MaxWait: defaultRetryMaxWait, Transient: true},
+		Shared:        defaultShared(),
 	}
 }

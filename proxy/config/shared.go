@@ -1,0 +1,135 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults of the shared section (SPEC §14).
+const (
+	// DefaultSharedKeyEnv is the environment variable holding the sealing
+	// key when shared.key_env is not set.
+	DefaultSharedKeyEnv = "NOTION_PROXY_SHARED_KEY"
+	// DefaultSharedPrefix starts every Redis key and channel name.
+	DefaultSharedPrefix = "notion-proxy:"
+	// DefaultSharedTimeout bounds every Redis operation.
+	DefaultSharedTimeout = 200 * time.Millisecond
+)
+
+// Shared configures the state that the replicas of one integration share
+// through Redis or Valkey (SPEC §14). The zero Redis means off: one proxy
+// needs no server. The section takes effect on restart.
+type Shared struct {
+	// Redis is a redis:// or rediss:// URL: host, optional port, optional
+	// "/DB" and optional user:password (write ${NAME} to keep the password
+	// out of the file). It may hold a secret: messages never show it.
+	// "" = shared mode off.
+	Redis string
+	// KeyEnv names the environment variable that holds the base64 of the
+	// 32-byte AES-256-GCM key sealing tokens in Redis. Every replica uses
+	// the same key; without it the shared mode refuses to start.
+	KeyEnv string
+	// Prefix starts every key and channel name, so one Redis can serve
+	// several integrations (give each its own prefix).
+	Prefix string
+	// CA is the absolute path of an extra PEM bundle trusted, besides the
+	// system roots, for a rediss:// server's certificate; "" = none.
+	CA string
+	// Timeout bounds each Redis operation: no call waits on Redis longer.
+	Timeout time.Duration
+}
+
+// Enabled reports whether the shared mode is on.
+func (s Shared) Enabled() bool { return s.Redis != "" }
+
+// TLS reports whether the Redis URL asks for TLS (rediss://).
+func (s Shared) TLS() bool { return strings.HasPrefix(s.Redis, "rediss://") }
+
+// defaultShared is the shared section when the file says nothing.
+func defaultShared() Shared {
+	return Shared{KeyEnv: DefaultSharedKeyEnv, Prefix: DefaultSharedPrefix, Timeout: DefaultSharedTimeout}
+}
+
+// shared decodes the shared section. A ca with a redis:// (not rediss://)
+// URL is an error at the ca key: the bundle would be ignored.
+func (p *parser) shared(pr pair, s *Shared) error {
+	entries, err := p.section(pr, "shared")
+	if err != nil {
+		return err
+	}
+	var caAt pair
+	for _, e := range entries {
+		name := "shared." + e.key
+		switch e.key {
+		case "redis", "key_env", "prefix", "ca", "timeout":
+		default:
+			return p.unknownKey(e, "shared")
+		}
+		v, err := p.str(e, name)
+		if err != nil {
+			return err
+		}
+		if v == "" {
+			continue // the default
+		}
+		switch e.key {
+		case "redis":
+			err = checkRedisURL(v)
+			s.Redis = v
+		case "key_env":
+			if !isEnvName(v) {
+				err = fmt.Errorf("shared.key_env must be the name of an environment variable (letters, digits, _), not the key itself")
+			}
+			s.KeyEnv = v
+		case "prefix":
+			if problem := secretProblem(v); problem != "" {
+				err = fmt.Errorf("shared.prefix %s", problem)
+			}
+			s.Prefix = v
+		case "ca":
+			s.CA, caAt = p.path(v), e
+		case "timeout":
+			s.Timeout, err = parsePositiveDuration(name, v)
+		}
+		if err != nil {
+			return p.wrapAt(e.keyNode, err)
+		}
+	}
+	if s.CA != "" && s.Redis != "" && !s.TLS() {
+		return p.errAt(caAt.keyNode, "shared.ca is set but shared.redis is not a rediss:// URL: the bundle is only used for TLS")
+	}
+	return nil
+}
+
+// checkRedisURL validates a Redis URL without ever showing it: it may hold
+// a password.
+func checkRedisURL(v string) error {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		return fmt.Errorf("shared.redis is not a URL (write redis://host:6379/0 or rediss://host:6380/0)")
+	case u.Scheme != "redis" && u.Scheme != "rediss":
+		return fmt.Errorf("shared.redis must be a redis:// or rediss:// URL")
+	case u.Opaque != "" || u.Hostname() == "":
+		return fmt.Errorf("shared.redis must name a host, e.g. redis://redis:6379/0")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return fmt.Errorf("shared.redis must not have a query or fragment (shared.timeout sets the timeout)")
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("shared.redis: the port must be a number from 1 to 65535")
+		}
+	} else if _, _, err := net.SplitHostPort(u.Host); err == nil {
+		return fmt.Errorf("shared.redis: the port must be a number from 1 to 65535")
+	}
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+		if n, err := strconv.Atoi(db); err != nil || n < 0 {
+			return fmt.Errorf("shared.redis: the path must be a database number, e.g. /0")
+		}
+	}
+	return nil
+}
