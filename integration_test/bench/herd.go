@@ -21,7 +21,9 @@ import (
 // enforces a rate limit, through notion-proxy with no rate_limit (the
 // scheduler learns the limit), with rate_limit set to the limit, and
 // through a baseline binary (-herd-baseline, e.g. a build from before the
-// scheduler). Each row reports the total time against the limit's own
+// scheduler), and, the anchor a user has today, with no proxy at all: the
+// official JS SDK's callers straight to the fake, retrying on their own
+// (herdsdk.go). Each row reports the total time against the limit's own
 // time, the 429s the fake answered, and the calls that failed.
 
 // herdLimit is one limit the fake enforces, and its own time for n calls.
@@ -68,6 +70,10 @@ func herd(o options, e *env, fake *fakenotion.Server) error {
 	fmt.Printf("Every caller sends GET /v1/users/me in base-URL mode, its next call as soon as the last is answered; retry.max_wait 120s. Targets (no rate_limit): ≤ 1.10× the limit's own time, ≤ 2 %% of calls answered 429, none failed.\n\n")
 	fmt.Printf("| limit at the fake | subject | total | limit's own time | × own | 429s at the fake | 429s / calls | failed | targets |\n")
 	fmt.Printf("|---|---|--:|--:|--:|--:|--:|--:|---|\n")
+	sdk, err := findHerdSDK()
+	if err != nil {
+		return err
+	}
 	type subj struct {
 		name, bin, extra string
 		target           bool
@@ -78,9 +84,16 @@ func herd(o options, e *env, fake *fakenotion.Server) error {
 		if o.herdBaseline != "" {
 			subjects = append(subjects, subj{"baseline (-herd-baseline), no rate_limit", o.herdBaseline, "", false})
 		}
+		subjects = append(subjects, subj{name: "official JS SDK straight to the fake, its own retries"})
 		own := hl.ownTime(calls)
 		for _, sj := range subjects {
-			r, err := herdRow(o, e, fake, hl.limit, sj.bin, sj.extra)
+			var r herdResult
+			var err error
+			if sj.bin == "" {
+				r, err = sdk.row(o, e, fake, hl.limit)
+			} else {
+				r, err = herdRow(o, e, fake, hl.limit, sj.bin, sj.extra)
+			}
 			if err != nil {
 				return fmt.Errorf("%s, %s: %w", hl.name, sj.name, err)
 			}

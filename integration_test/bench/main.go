@@ -15,7 +15,9 @@
 //   - reload cost: the config rewritten 1,000 times in a burst;
 //   - herd (-run herd, not run by default): callers against a fake that
 //     enforces a rate limit (token bucket, window budget), total time
-//     against the limit's own time and 429s at the fake (docs/design.md#the-rate-limit-scheduler).
+//     against the limit's own time and 429s at the fake (docs/design.md#the-rate-limit-scheduler),
+//     with, as the anchor, the official JS SDK's callers straight to the
+//     fake (needs node and `npm ci` in integration_test/js).
 //
 // Every proxy under test runs as its own process (the real built binaries,
 // and mitmdump), so its CPU time is read from /proc/<pid>/stat; the callers
