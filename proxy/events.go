@@ -23,7 +23,7 @@ import (
 
 // The person who fixes the token (docs/design.md#the-person-who-fixes-the-token): events for them from the
 // gate, the refresher, reloads and calls that give up, sent by a
-// notify.Notifier, and what the status page (page.go) shows them.
+// notify.Notifier, and what the status page (admin/page.go) shows them.
 //
 // Who is told what: a pause of a profile a person must fix (inline token,
 // token_file, token_env) is a "paused" event; a pause of a token_command

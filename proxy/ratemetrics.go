@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/notion-proxy/notion-proxy/proxy/admin"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -55,7 +56,7 @@ func (r rateCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // rateStatus adds the scheduler's state to a profile's /-/status entry.
-func rateStatus(p *profile, ps *ProfileStatus) {
+func rateStatus(p *profile, ps *admin.ProfileStatus) {
 	st := p.sched.Status()
 	ps.RateWaiting = st.Waiting
 	if !st.HeldUntil.IsZero() {

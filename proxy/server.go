@@ -79,7 +79,7 @@ type Server struct {
 	metrics  *metrics
 	refusals *refusals // browser refusals (browser.go)
 	// human is what the person who fixes the token is told and shown
-	// (events.go, page.go).
+	// (events.go, admin/page.go).
 	human *humanSide
 
 	ways     waysIn
