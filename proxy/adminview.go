@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/notion-proxy/notion-proxy/proxy/admin"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
@@ -25,7 +26,7 @@ func (v adminView) Status() admin.Status   { return v.s.Status() }
 func (v adminView) Summary() admin.Summary { return v.s.Summary() }
 func (v adminView) Health() string         { return healthText(v.s.logWriter, v.s.now()) }
 func (v adminView) Reload() error          { return v.s.Reload(true) }
-func (v adminView) Metrics() http.Handler  { return v.s.metrics.handler() }
+func (v adminView) Metrics() http.Handler  { return v.s.metrics.Handler() }
 func (v adminView) AdminToken() string     { return v.s.runtime().cfg.AdminToken }
 func (v adminView) PageSecret() string     { return v.s.human.pageSecret }
 
@@ -154,4 +155,20 @@ func (s *Server) writePasted(p *profile, token string) (string, error) {
 	s.reloads.mu.Lock()
 	defer s.reloads.mu.Unlock()
 	return path, SetTokenInFile(path, p.name, token, s.getenv)
+}
+
+// rateStatus adds the scheduler's state to a profile's /-/status entry
+// (docs/design.md#the-rate-limit-scheduler).
+func rateStatus(p *profile, ps *admin.ProfileStatus) {
+	st := p.sched.Status()
+	ps.RateWaiting = st.Waiting
+	if !st.HeldUntil.IsZero() {
+		t := st.HeldUntil.UTC().Truncate(time.Millisecond)
+		ps.RateLimitedUntil = &t
+		ps.RateLimitReason = st.HoldReason
+	}
+	if st.Pace > 0 {
+		pace := float64(int64(st.Pace*100)) / 100
+		ps.Pace = &pace
+	}
 }

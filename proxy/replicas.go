@@ -54,7 +54,7 @@ func (s *Server) newReplicas(cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.Path, err)
 	}
-	s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	s.metrics.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "notion_proxy_shared_connected",
 		Help: "1 while the shared state (Redis) is connected and synced, 0 while degraded or connecting.",
 	}, func() float64 {
