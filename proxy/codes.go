@@ -5,7 +5,8 @@ package proxy
 // outcomes its call log and metrics give a call that did not end with
 // Notion's answer.
 
-// Error codes of the proxy's own answers.
+// Error codes of the proxy's own answers; the admin endpoints' are in
+// proxy/admin/codes.go.
 const (
 	codeBadRequest          = "proxy_bad_request"
 	codeBodyTooLarge        = "proxy_body_too_large"
@@ -16,13 +17,7 @@ const (
 	codeAuthRequired        = "proxy_auth_required"
 	codeHostNotAllowed      = "proxy_host_not_allowed"
 	codeBrowserRefused      = "proxy_browser_refused"
-	codeAdminForbidden      = "proxy_admin_forbidden"
-	codeAdminUnauthorized   = "proxy_admin_unauthorized"
-	codeUnknownProfile      = "proxy_unknown_profile"
-	codeReloadFailed        = "proxy_reload_failed"
 	codeNotFound            = "proxy_not_found"
-	codePageForbidden       = "proxy_page_forbidden"
-	codeTokenNotWritten     = "proxy_token_not_written"
 )
 
 // Outcomes of calls that did not end with Notion's answer (the "outcome"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
+	"github.com/notion-proxy/notion-proxy/proxy/metrics"
 	"github.com/notion-proxy/notion-proxy/proxy/notify"
 	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
@@ -23,7 +24,7 @@ import (
 
 // The person who fixes the token (docs/design.md#the-person-who-fixes-the-token): events for them from the
 // gate, the refresher, reloads and calls that give up, sent by a
-// notify.Notifier, and what the status page (page.go) shows them.
+// notify.Notifier, and what the status page (admin/page.go) shows them.
 //
 // Who is told what: a pause of a profile a person must fix (inline token,
 // token_file, token_env) is a "paused" event; a pause of a token_command
@@ -43,12 +44,12 @@ type humanSide struct {
 	lastConfigErr string            // the config_error last sent
 }
 
-func newHumanSide(cfg *config.Config, log zerolog.Logger, now func() time.Time, m *metrics) *humanSide {
+func newHumanSide(cfg *config.Config, log zerolog.Logger, now func() time.Time, m *metrics.Metrics) *humanSide {
 	sent := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "notion_proxy_notifications_total",
 		Help: "Notifications for a person (notify:), by sink (command or webhook) and outcome (ok, failed, dropped).",
 	}, []string{"sink", "outcome"})
-	m.reg.MustRegister(sent)
+	m.Registry().MustRegister(sent)
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails
 	return &humanSide{

@@ -346,7 +346,7 @@ func (s *Server) send(req *http.Request, c *call, rt *runtimeConfig, token strin
 	c.lastToken = token
 	start := s.now()
 	resp, err := rt.upstream.RoundTrip(out)
-	s.metrics.upstreamLat.WithLabelValues(c.profileName()).Observe(s.now().Sub(start).Seconds())
+	s.metrics.UpstreamLatency.WithLabelValues(c.profileName()).Observe(s.now().Sub(start).Seconds())
 	if err != nil {
 		return nil, err
 	}
@@ -437,7 +437,9 @@ func (c *call) profileName() string {
 
 // logCall writes the call's one info line and counts it.
 func (s *Server) logCall(r *http.Request, c *call) {
-	s.metrics.observeCall(c, r.Method)
+	if c.profile != nil {
+		s.metrics.ObserveCall(c.profile.name, r.Method, c.status, c.retries, c.replayed)
+	}
 	ev := s.log.Info()
 	if c.status >= 500 || c.outcome != "" {
 		ev = s.log.Warn()

@@ -21,10 +21,10 @@ type LogWriterHealth interface {
 // mentions it.
 const logStallNoted = 5 * time.Second
 
-// registerLogHealth adds notion_proxy_log_lines_dropped_total, read from
+// registerLogHealth adds notion_proxy_log_lines_dropped_total to reg, read from
 // h at scrape time (always 0 without h).
-func (m *metrics) registerLogHealth(h LogWriterHealth) {
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+func registerLogHealth(reg prometheus.Registerer, h LogWriterHealth) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "notion_proxy_log_lines_dropped_total",
 		Help: "Log lines dropped because the log writer (stderr) did not keep up; calls never wait for it.",
 	}, func() float64 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
+	"github.com/notion-proxy/notion-proxy/proxy/metrics"
 	"github.com/notion-proxy/notion-proxy/proxy/schedule"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
@@ -134,6 +135,16 @@ func (ps *profiles) get(name string) *profile {
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
 	return ps.byName[name]
+}
+
+// live is every profile's state now, for /metrics.
+func (ps *profiles) live() []metrics.Profile {
+	all := ps.all()
+	out := make([]metrics.Profile, 0, len(all))
+	for _, p := range all {
+		out = append(out, metrics.Profile{Name: p.name, Gate: p.gate.Status(), Sched: p.sched.Status()})
+	}
+	return out
 }
 
 // all returns the profiles in config order.

@@ -87,7 +87,7 @@ func (s *Server) refreshLoop(p *profile) {
 			err = errGaveRejected
 		}
 		if err == nil {
-			s.metrics.tokenRefreshes.WithLabelValues(p.name, "ok").Inc()
+			s.metrics.TokenRefreshes.WithLabelValues(p.name, "ok").Inc()
 			s.log.Info().Str("profile", p.name).Str("source", source).Str("token", rewrite.Fingerprint(tok)).
 				Msg("new token obtained")
 			// Clear the flag first: if the new token is rejected too, the
@@ -96,7 +96,7 @@ func (s *Server) refreshLoop(p *profile) {
 			p.gate.SetToken(tok)
 			return
 		}
-		s.metrics.tokenRefreshes.WithLabelValues(p.name, "error").Inc()
+		s.metrics.TokenRefreshes.WithLabelValues(p.name, "error").Inc()
 		if !told || errors.Is(err, tokensource.ErrInvalidGrant) {
 			s.tellRefreshFailed(p, source, err)
 			told = true

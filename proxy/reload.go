@@ -113,7 +113,7 @@ func (s *Server) recordReload(err error) {
 	path := s.runtime().cfg.Path
 	var te *tokenErrors
 	if err != nil && !errors.As(err, &te) {
-		s.metrics.reloadErrors.Inc()
+		s.metrics.ReloadErrors.Inc()
 		log, held := s.reloads.errLog.allow(err.Error(), now)
 		if !log {
 			return
@@ -129,7 +129,7 @@ func (s *Server) recordReload(err error) {
 		return
 	}
 	s.reloads.errLog.reset()
-	s.metrics.reloads.Inc()
+	s.metrics.Reloads.Inc()
 	ev := s.log.Info().Str("config", path)
 	msg := "config reloaded"
 	if te != nil {
@@ -161,7 +161,7 @@ func (s *Server) onGateEvent(name string, ev gate.Event) {
 			Msg("no token for this profile: calls wait until one is written to the config " +
 				"(or run `notion-proxy token set`, or paste it at " + s.pageURL() + ")")
 	case ev.Kind == gate.Paused:
-		s.metrics.pauses.WithLabelValues(name).Inc()
+		s.metrics.Pauses.WithLabelValues(name).Inc()
 		s.shareRejection(name, ev.Token)
 		if p := s.profiles.get(name); p != nil && p.refreshable() {
 			s.log.Warn().Str("profile", name).Str("token", rewrite.Fingerprint(ev.Token)).
@@ -179,7 +179,7 @@ func (s *Server) onGateEvent(name string, ev gate.Event) {
 				"settings (https://www.notion.so/profile/integrations) and paste it at " + s.pageURL() +
 				", or write it into " + path + " (or run `notion-proxy token set`); waiting calls are then replayed")
 	case ev.Kind == gate.Resumed:
-		s.metrics.pauseDuration.WithLabelValues(name).Observe(ev.PausedFor.Seconds())
+		s.metrics.PauseDuration.WithLabelValues(name).Observe(ev.PausedFor.Seconds())
 		s.log.Info().Str("profile", name).Float64("paused_for_ms", millis(ev.PausedFor)).Int("replayed", ev.Replayed).
 			Msg("new token accepted: calls resumed")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/notion-proxy/notion-proxy/proxy/admin"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/shared"
@@ -53,7 +54,7 @@ func (s *Server) newReplicas(cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.Path, err)
 	}
-	s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	s.metrics.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "notion_proxy_shared_connected",
 		Help: "1 while the shared state (Redis) is connected and synced, 0 while degraded or connecting.",
 	}, func() float64 {
@@ -286,24 +287,13 @@ func oauthRefreshToken(pc config.Profile) string {
 	return pc.OAuth.RefreshToken
 }
 
-// SharedStatus is the "shared" part of GET /-/status.
-type SharedStatus struct {
-	// State is "connecting", "connected" or "degraded" (serving on this
-	// replica's own state until Redis answers).
-	State string `json:"state"`
-	// LastError is the last failure talking to Redis, "" if none; it
-	// stays after a recovery.
-	LastError string    `json:"last_error"`
-	Since     time.Time `json:"since"`
-}
-
 // sharedStatus is the shared store's health, or nil when it is off.
-func (s *Server) sharedStatus() *SharedStatus {
+func (s *Server) sharedStatus() *admin.SharedStatus {
 	if s.replicas.store == nil {
 		return nil
 	}
 	h := s.replicas.store.Health()
-	return &SharedStatus{State: h.State, LastError: h.LastError, Since: h.Since.UTC()}
+	return &admin.SharedStatus{State: h.State, LastError: h.LastError, Since: h.Since.UTC()}
 }
 
 // sharedProblems are the reasons the shared mode of cfg cannot start: no

@@ -27,6 +27,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/localca"
+	"github.com/notion-proxy/notion-proxy/proxy/metrics"
 	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
@@ -76,10 +77,10 @@ type Server struct {
 	// it goes to always come from the same config.
 	applyMu  sync.RWMutex
 	profiles *profiles
-	metrics  *metrics
+	metrics  *metrics.Metrics
 	refusals *refusals // browser refusals (browser.go)
 	// human is what the person who fixes the token is told and shown
-	// (events.go, page.go).
+	// (events.go, admin/page.go).
 	human *humanSide
 
 	ways     waysIn
@@ -167,10 +168,10 @@ func New(cfg *config.Config, ca *localca.CA, opts Options) (*Server, error) {
 	s.reloads.readRetry.due = make(chan time.Duration, 1)
 	s.reloads.watchWindow = coalesceWindow
 	s.profiles = newProfiles(s.now, s.onGateEvent)
-	s.metrics = newMetrics(s.profiles)
-	s.refusals = newRefusals(s.metrics.reg)
+	s.metrics = metrics.New(s.profiles.live)
+	s.refusals = newRefusals(s.metrics.Registry())
 	s.human = newHumanSide(cfg, s.log, s.now, s.metrics)
-	s.metrics.registerLogHealth(opts.LogWriter)
+	registerLogHealth(s.metrics.Registry(), opts.LogWriter)
 	s.logWriter = opts.LogWriter
 	if err := s.newReplicas(cfg); err != nil {
 		s.human.close(context.Background(), s.log)

@@ -19,6 +19,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
 	"github.com/notion-proxy/notion-proxy/proxy"
+	"github.com/notion-proxy/notion-proxy/proxy/admin"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
@@ -169,7 +170,7 @@ func (d *demo) script(ctx context.Context, out io.Writer) error {
 	}
 	d.fake.Revoke(demoTokenA)
 	fmt.Fprintf(out, "✓ %d calls ok with token %s\n", d.ok.Load(), rewrite.Fingerprint(demoTokenA))
-	var paused proxy.ProfileStatus
+	var paused admin.ProfileStatus
 	if err := waitFor(ctx, "the calls to pause", func() bool {
 		paused = d.srv.Status().Profiles[0]
 		return paused.State == "paused" && paused.Waiting == demoWorkers

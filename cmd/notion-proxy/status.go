@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/proxy"
+	"github.com/notion-proxy/notion-proxy/proxy/admin"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 )
 
@@ -16,7 +16,7 @@ import (
 const statusTimeout = 5 * time.Second
 
 // cmdStatus prints the running proxy's summary and returns the exit code
-// of proxy.WriteSummary, or StatusExitUnreachable.
+// of admin.WriteSummary, or StatusExitUnreachable.
 func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	c := newSubcommand("status", stdout)
 	addrFlag := c.fs.String("addr", "", "host:port of the proxy (default: listen from the config)")
@@ -25,7 +25,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		fmt.Fprintf(stderr, "notion-proxy status: %v\n", err)
-		return proxy.StatusExitUnreachable
+		return admin.StatusExitUnreachable
 	}
 	addr := *addrFlag
 	if addr == "" {
@@ -33,20 +33,20 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		cfg, err := config.Load(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "notion-proxy status: %v\n", err)
-			return proxy.StatusExitUnreachable
+			return admin.StatusExitUnreachable
 		}
-		if addr, err = proxy.AdminAddr(cfg.Listen); err != nil {
+		if addr, err = admin.AdminAddr(cfg.Listen); err != nil {
 			fmt.Fprintf(stderr, "notion-proxy status: %v\n", err)
-			return proxy.StatusExitUnreachable
+			return admin.StatusExitUnreachable
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), statusTimeout)
 	defer cancel()
 	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
-	sum, err := proxy.FetchSummary(ctx, client, addr)
+	sum, err := admin.FetchSummary(ctx, client, addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "notion-proxy status: %v\n", err)
-		return proxy.StatusExitUnreachable
+		return admin.StatusExitUnreachable
 	}
-	return proxy.WriteSummary(stdout, sum, time.Now())
+	return admin.WriteSummary(stdout, sum, time.Now())
 }

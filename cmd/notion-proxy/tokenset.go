@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/notion-proxy/notion-proxy/proxy"
+	"github.com/notion-proxy/notion-proxy/proxy/admin"
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
@@ -89,10 +90,10 @@ func sameToken(stdout io.Writer, cfg *config.Config, profile, token string) erro
 
 // proxyStatus asks the proxy listening at listen for GET /-/status; ok is
 // false when none answers there (not running, or listen's port is 0).
-func proxyStatus(listen string) (proxy.Status, bool) {
+func proxyStatus(listen string) (admin.Status, bool) {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil || port == "0" {
-		return proxy.Status{}, false
+		return admin.Status{}, false
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1" // the admin endpoints answer loopback callers only
@@ -100,12 +101,12 @@ func proxyStatus(listen string) (proxy.Status, bool) {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/-/status")
 	if err != nil {
-		return proxy.Status{}, false
+		return admin.Status{}, false
 	}
 	defer resp.Body.Close()
-	var st proxy.Status
+	var st admin.Status
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st) != nil {
-		return proxy.Status{}, false
+		return admin.Status{}, false
 	}
 	return st, true
 }

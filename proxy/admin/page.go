@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/notify"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
@@ -74,86 +73,42 @@ type Summary struct {
 	Shared             *SharedStatus    `json:"shared,omitempty"` // the link to the other replicas, if on
 }
 
-// Summary returns what the status page shows.
-func (s *Server) Summary() Summary {
-	st := s.Status()
-	cfg := s.runtime().cfg
-	sum := Summary{Config: st.Config, Page: s.pageURL(), AdminTokenRequired: cfg.AdminToken != "",
-		LastReload: st.LastReload, LastReloadError: st.LastReloadError, Events: s.recentEvents(""), Shared: st.Shared}
-	for _, ps := range st.Profiles {
-		p := s.profiles.get(ps.Name)
-		if p == nil {
-			continue
-		}
-		pc := p.config()
-		src, detail := tokenSource(pc)
-		sum.Profiles = append(sum.Profiles, ProfileSummary{ProfileStatus: ps, Source: src, SourceDetail: detail,
-			TokenUntried: p.gate.Status().Probing,
-			CanPaste:     canPaste(pc), Do: s.whatToDo(pc), LastError: s.human.lastErrorOf(ps.Name), Events: s.recentEvents(ps.Name)})
-	}
-	return sum
-}
-
-// tokenSource names where a profile's token comes from.
-func tokenSource(pc config.Profile) (source, detail string) {
-	switch {
-	case pc.Token != "":
-		return "token", ""
-	case pc.TokenFile != "":
-		return "token_file", pc.TokenFile
-	case pc.TokenEnv != "":
-		return "token_env", pc.TokenEnv
-	case len(pc.TokenCommand) > 0:
-		return "token_command", pc.TokenCommand[0]
-	case pc.OAuth != nil:
-		return "oauth", ""
-	}
-	return "none", ""
-}
-
-// canPaste reports whether the page can write the profile's new token: an
-// inline token (or none yet) goes into the config, a token_file's into
-// its file.
-func canPaste(pc config.Profile) bool {
-	return pc.Token != "" || pc.TokenFile != "" || !pc.HasTokenSource()
-}
-
 // servePage serves the status page's paths and reports whether r was one
-// of them. serveAdmin has already checked the caller (loopback; for a
+// of them. ServeHTTP has already checked the caller (loopback; for a
 // POST, admin_token).
-func (s *Server) servePage(w http.ResponseWriter, r *http.Request) bool {
+func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) bool {
 	switch r.Method + " " + r.URL.Path {
 	case "GET " + pagePath, "HEAD " + pagePath:
-		s.servePageFile(w, r, "page/index.html")
+		h.servePageFile(w, r, "page/index.html")
 	case "GET /-/page.css", "GET /-/page.js", "GET /-/favicon.svg":
-		s.servePageFile(w, r, "page/"+strings.TrimPrefix(r.URL.Path, "/-/"))
+		h.servePageFile(w, r, "page/"+strings.TrimPrefix(r.URL.Path, "/-/"))
 	case "GET " + pageSummaryPath:
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, s.Summary())
+		writeJSON(w, http.StatusOK, h.b.Summary())
 	case "POST " + pageTokenPath:
-		s.servePaste(w, r)
+		h.servePaste(w, r)
 	default:
 		return false
 	}
 	return true
 }
 
-func (s *Server) servePageFile(w http.ResponseWriter, r *http.Request, name string) {
+func (h *Handler) servePageFile(w http.ResponseWriter, r *http.Request, name string) {
 	data, err := pageFiles.ReadFile(name)
 	if err != nil {
-		writeNotionError(w, http.StatusNotFound, codeNotFound, "no page file "+name)
+		writeError(w, http.StatusNotFound, codeNotFound, "no page file "+name)
 		return
 	}
 	if name == "page/index.html" {
-		data = bytes.Replace(data, []byte(pageSecretSlot), []byte(s.human.pageSecret), 1)
+		data = bytes.Replace(data, []byte(pageSecretSlot), []byte(h.b.PageSecret()), 1)
 	}
-	h := w.Header()
-	h.Set("Content-Type", pageType(name))
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-store")
+	hd := w.Header()
+	hd.Set("Content-Type", pageType(name))
+	hd.Set("Content-Security-Policy", pageCSP)
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(data)
@@ -186,65 +141,35 @@ type pasteAnswer struct {
 	Written string `json:"written"` // the file written
 }
 
-// servePaste writes a token pasted into the page: into the config like
-// `notion-proxy token set`, or into the profile's token_file; then
-// reloads at once, so the waiting calls resume without waiting for the
-// file watcher.
-func (s *Server) servePaste(w http.ResponseWriter, r *http.Request) {
+// servePaste writes a token pasted into the page (Backend.SetToken): into
+// the config like `notion-proxy token set`, or into the profile's
+// token_file; then the backend reloads at once, so the waiting calls
+// resume without waiting for the file watcher.
+func (h *Handler) servePaste(w http.ResponseWriter, r *http.Request) {
 	got := r.Header.Get(pageSecretHeader)
-	if subtle.ConstantTimeCompare([]byte(got), []byte(s.human.pageSecret)) != 1 {
-		writeNotionError(w, http.StatusForbidden, codePageForbidden,
+	if subtle.ConstantTimeCompare([]byte(got), []byte(h.b.PageSecret())) != 1 {
+		writeError(w, http.StatusForbidden, codePageForbidden,
 			"POST /-/token is for the status page at "+pagePath+" only (its secret is missing or wrong)")
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeNotionError(w, http.StatusUnsupportedMediaType, codePageForbidden, "POST /-/token takes application/json")
+		writeError(w, http.StatusUnsupportedMediaType, codePageForbidden, "POST /-/token takes application/json")
 		return
 	}
 	var req pasteRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, maxPasteBytes)).Decode(&req); err != nil {
-		writeNotionError(w, http.StatusBadRequest, codeBadRequest, "the body is not {\"profile\": ..., \"token\": ...}")
-		return
-	}
-	p := s.profiles.get(req.Profile)
-	if p == nil {
-		writeNotionError(w, http.StatusNotFound, codeUnknownProfile, "no profile named "+req.Profile)
+		writeError(w, http.StatusBadRequest, codeBadRequest, "the body is not {\"profile\": ..., \"token\": ...}")
 		return
 	}
 	token := strings.TrimSpace(req.Token)
-	written, err := s.writePasted(p, token)
-	if err != nil {
-		s.log.Warn().Str("profile", p.name).Err(err).Msg("status page: the token pasted was not written")
-		writeNotionError(w, http.StatusUnprocessableEntity, codeTokenNotWritten, err.Error())
+	written, err := h.b.SetToken(req.Profile, token)
+	switch {
+	case errors.Is(err, ErrUnknownProfile):
+		writeError(w, http.StatusNotFound, codeUnknownProfile, "no profile named "+req.Profile)
+		return
+	case err != nil:
+		writeError(w, http.StatusUnprocessableEntity, codeTokenNotWritten, err.Error())
 		return
 	}
-	fp := rewrite.Fingerprint(token)
-	s.log.Info().Str("profile", p.name).Str("token", fp).Str("written", written).
-		Msg("status page: new token written")
-	_ = s.Reload(false) // the config changed, or a token_file: rereadTokenFiles
-	writeJSON(w, http.StatusOK, pasteAnswer{Profile: p.name, Token: fp, Written: written})
-}
-
-// errCannotPaste: the profile's token is not kept where the page can
-// write it.
-var errCannotPaste = errors.New("the page cannot write this profile's token")
-
-// writePasted writes token where the profile reads it and returns that
-// file.
-func (s *Server) writePasted(p *profile, token string) (string, error) {
-	pc := p.config()
-	if !canPaste(pc) {
-		return "", errors.Join(errCannotPaste, errors.New(s.whatToDo(pc)))
-	}
-	if err := CheckToken(token); err != nil {
-		return "", err
-	}
-	if pc.TokenFile != "" {
-		return pc.TokenFile, SetTokenFile(pc.TokenFile, token)
-	}
-	path := s.runtime().cfg.Path
-	// An OAuth refresh writing the same file waits (persistOAuth).
-	s.reloads.mu.Lock()
-	defer s.reloads.mu.Unlock()
-	return path, SetTokenInFile(path, p.name, token, s.getenv)
+	writeJSON(w, http.StatusOK, pasteAnswer{Profile: req.Profile, Token: rewrite.Fingerprint(token), Written: written})
 }
