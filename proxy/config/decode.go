@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -157,90 +158,59 @@ func (p *parser) setting(pr pair, v string, cfg *Config) error {
 	return nil
 }
 
-func (p *parser) log(pr pair, l *Log) error {
-	entries, err := p.section(pr, "log")
+// scalars decodes a section of single values, such as pause or retry:
+// every key must be one of keys, a null or empty value keeps the default,
+// and set stores the ${NAME}-expanded text v of the key named name
+// ("pause.timeout"). An error of set is reported at the key's line.
+func (p *parser) scalars(pr pair, section string, keys []string, set func(e pair, name, v string) error) error {
+	entries, err := p.section(pr, section)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if e.key != "level" && e.key != "format" {
-			return p.unknownKey(e, "log")
+		if !slices.Contains(keys, e.key) {
+			return p.unknownKey(e, section)
 		}
-		v, err := p.str(e, "log."+e.key)
+		name := section + "." + e.key
+		v, err := p.str(e, name)
 		if err != nil {
 			return err
 		}
 		if v == "" {
-			continue
+			continue // the default
 		}
-		allowed := []string{"trace", "debug", "info", "warn", "error"}
-		if e.key == "format" {
-			allowed = []string{"auto", "json", "console"}
-		}
-		if err := oneOf("log."+e.key, v, allowed...); err != nil {
+		if err := set(e, name, v); err != nil {
 			return p.wrapAt(e.keyNode, err)
-		}
-		if e.key == "level" {
-			l.Level = v
-		} else {
-			l.Format = v
 		}
 	}
 	return nil
+}
+
+func (p *parser) log(pr pair, l *Log) error {
+	return p.scalars(pr, "log", []string{"level", "format"}, func(e pair, name, v string) error {
+		if e.key == "level" {
+			l.Level = v
+			return oneOf(name, v, "trace", "debug", "info", "warn", "error")
+		}
+		l.Format = v
+		return oneOf(name, v, "auto", "json", "console")
+	})
 }
 
 func (p *parser) pause(pr pair, pa *Pause) error {
-	entries, err := p.section(pr, "pause")
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		name := "pause." + e.key
-		switch e.key {
-		case "timeout", "max_queued":
-		default:
-			return p.unknownKey(e, "pause")
-		}
-		v, err := p.str(e, name)
-		if err != nil {
-			return err
-		}
-		if v == "" {
-			continue // the default
-		}
+	return p.scalars(pr, "pause", []string{"timeout", "max_queued"}, func(e pair, name, v string) (err error) {
 		if e.key == "timeout" {
 			pa.Timeout, err = parsePositiveDuration(name, v)
-		} else {
-			var n int64
-			n, err = parseInt(name, v, 1)
-			pa.MaxQueued = int(min(n, int64(maxInt)))
+			return err
 		}
-		if err != nil {
-			return p.wrapAt(e.keyNode, err)
-		}
-	}
-	return nil
+		n, err := parseInt(name, v, 1)
+		pa.MaxQueued = int(min(n, int64(maxInt)))
+		return err
+	})
 }
 
 func (p *parser) retry(pr pair, r *Retry) error {
-	entries, err := p.section(pr, "retry")
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		name := "retry." + e.key
-		switch e.key {
-		case "rate_limited", "max_wait", "transient":
-		default:
-			return p.unknownKey(e, "retry")
-		}
-		v, err := p.str(e, name)
-		if err != nil {
-			return err
-		}
-		if v == "" {
-			continue // the default
-		}
+	return p.scalars(pr, "retry", []string{"rate_limited", "max_wait", "transient"}, func(e pair, name, v string) (err error) {
 		switch e.key {
 		case "rate_limited":
 			r.RateLimited, err = parseBool(name, v)
@@ -249,46 +219,22 @@ func (p *parser) retry(pr pair, r *Retry) error {
 		default:
 			r.MaxWait, err = parsePositiveDuration(name, v)
 		}
-		if err != nil {
-			return p.wrapAt(e.keyNode, err)
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // rateLimit decodes rate_limit. A burst of 0 with rps set is given its
 // default by the caller.
 func (p *parser) rateLimit(pr pair, rl *RateLimit) error {
-	entries, err := p.section(pr, "rate_limit")
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		name := "rate_limit." + e.key
-		switch e.key {
-		case "rps", "burst":
-		default:
-			return p.unknownKey(e, "rate_limit")
-		}
-		v, err := p.str(e, name)
-		if err != nil {
-			return err
-		}
-		if v == "" {
-			continue // the default
-		}
+	return p.scalars(pr, "rate_limit", []string{"rps", "burst"}, func(e pair, name, v string) (err error) {
 		if e.key == "rps" {
 			rl.RPS, err = parseRPS(name, v)
-		} else {
-			var n int64
-			n, err = parseInt(name, v, 0)
-			rl.Burst = int(min(n, int64(maxInt)))
+			return err
 		}
-		if err != nil {
-			return p.wrapAt(e.keyNode, err)
-		}
-	}
-	return nil
+		n, err := parseInt(name, v, 0)
+		rl.Burst = int(min(n, int64(maxInt)))
+		return err
+	})
 }
 
 // maxInt is the largest int, for clamping 64-bit numbers on 32-bit systems.

@@ -57,47 +57,31 @@ func defaultShared() Shared {
 // shared decodes the shared section. A ca with a redis:// (not rediss://)
 // URL is an error at the ca key: the bundle would be ignored.
 func (p *parser) shared(pr pair, s *Shared) error {
-	entries, err := p.section(pr, "shared")
-	if err != nil {
-		return err
-	}
 	var caAt pair
-	for _, e := range entries {
-		name := "shared." + e.key
-		switch e.key {
-		case "redis", "key_env", "prefix", "ca", "timeout":
-		default:
-			return p.unknownKey(e, "shared")
-		}
-		v, err := p.str(e, name)
-		if err != nil {
-			return err
-		}
-		if v == "" {
-			continue // the default
-		}
+	err := p.scalars(pr, "shared", []string{"redis", "key_env", "prefix", "ca", "timeout"}, func(e pair, name, v string) (err error) {
 		switch e.key {
 		case "redis":
-			err = checkRedisURL(v)
 			s.Redis = v
+			return checkRedisURL(v)
 		case "key_env":
-			if !isEnvName(v) {
-				err = fmt.Errorf("shared.key_env must be the name of an environment variable (letters, digits, _), not the key itself")
-			}
 			s.KeyEnv = v
-		case "prefix":
-			if problem := secretProblem(v); problem != "" {
-				err = fmt.Errorf("shared.prefix %s", problem)
+			if !isEnvName(v) {
+				return fmt.Errorf("shared.key_env must be the name of an environment variable (letters, digits, _), not the key itself")
 			}
+		case "prefix":
 			s.Prefix = v
+			if problem := secretProblem(v); problem != "" {
+				return fmt.Errorf("shared.prefix %s", problem)
+			}
 		case "ca":
 			s.CA, caAt = p.path(v), e
 		case "timeout":
 			s.Timeout, err = parsePositiveDuration(name, v)
 		}
-		if err != nil {
-			return p.wrapAt(e.keyNode, err)
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if s.CA != "" && s.Redis != "" && !s.TLS() {
 		return p.errAt(caAt.keyNode, "shared.ca is set but shared.redis is not a rediss:// URL: the bundle is only used for TLS")
