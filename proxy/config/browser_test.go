@@ -2,7 +2,6 @@ package config
 
 import (
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -71,16 +70,7 @@ func TestParseBrowserSettingErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := parseError(t, tt.src, nil)
-			if e.Line != tt.line {
-				t.Errorf("Line = %d, want %d (%v)", e.Line, tt.line, e)
-			}
-			if !strings.Contains(e.Msg, tt.msg) {
-				t.Errorf("Msg = %q, want it to contain %q", e.Msg, tt.msg)
-			}
-			if e.File != testPath(t) {
-				t.Errorf("File = %q, want %q", e.File, testPath(t))
-			}
+			wantParseError(t, tt.src, nil, tt.line, tt.msg)
 		})
 	}
 }

@@ -47,6 +47,26 @@ func parseError(t *testing.T, src string, env map[string]string) *Error {
 	return ce
 }
 
+// wantParseError parses src, which must fail, and checks the error: at
+// line, its message containing msg, naming the test's file, and showing
+// no secret (every secret in these inputs contains "SECRET").
+func wantParseError(t *testing.T, src string, env map[string]string, line int, msg string) {
+	t.Helper()
+	e := parseError(t, src, env)
+	if e.Line != line {
+		t.Errorf("Line = %d, want %d (%v)", e.Line, line, e)
+	}
+	if !strings.Contains(e.Msg, msg) {
+		t.Errorf("Msg = %q, want it to contain %q", e.Msg, msg)
+	}
+	if e.File != testPath(t) {
+		t.Errorf("File = %q, want %q", e.File, testPath(t))
+	}
+	if strings.Contains(e.Error(), "SECRET") {
+		t.Errorf("error shows a secret: %v", e)
+	}
+}
+
 // lines joins YAML lines with newlines, for readable inline documents.
 func lines(ls ...string) string {
 	return strings.Join(ls, "\n") + "\n"

@@ -52,16 +52,7 @@ func TestParseNotifyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			e := parseError(t, tt.src, nil)
-			if e.Line != tt.line || !strings.Contains(e.Msg, tt.msg) {
-				t.Errorf("got line %d %q, want line %d containing %q", e.Line, e.Msg, tt.line, tt.msg)
-			}
-			if e.File != testPath(t) {
-				t.Errorf("File = %q, want %q", e.File, testPath(t))
-			}
-			if strings.Contains(e.Error(), "SECRET") {
-				t.Errorf("error shows the webhook: %v", e)
-			}
+			wantParseError(t, tt.src, nil, tt.line, tt.msg)
 		})
 	}
 }

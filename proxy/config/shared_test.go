@@ -2,7 +2,6 @@ package config
 
 import (
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -69,16 +68,7 @@ func TestParseSharedErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			e := parseError(t, tt.src, nil)
-			if e.Line != tt.line || !strings.Contains(e.Msg, tt.msg) {
-				t.Errorf("got line %d %q, want line %d containing %q", e.Line, e.Msg, tt.line, tt.msg)
-			}
-			if e.File != testPath(t) {
-				t.Errorf("File = %q, want %q", e.File, testPath(t))
-			}
-			if strings.Contains(e.Error(), "SECRET") {
-				t.Errorf("error shows the Redis URL: %v", e)
-			}
+			wantParseError(t, tt.src, nil, tt.line, tt.msg)
 		})
 	}
 }

@@ -143,19 +143,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := parseError(t, tt.src, map[string]string{"LISTEN": "x"})
-			if e.Line != tt.line {
-				t.Errorf("Line = %d, want %d (%v)", e.Line, tt.line, e)
-			}
-			if !strings.Contains(e.Msg, tt.msg) {
-				t.Errorf("Msg = %q, want it to contain %q", e.Msg, tt.msg)
-			}
-			if e.File != testPath(t) {
-				t.Errorf("File = %q, want %q", e.File, testPath(t))
-			}
-			if strings.Contains(e.Error(), "SECRET") {
-				t.Errorf("error shows a secret: %v", e)
-			}
+			wantParseError(t, tt.src, map[string]string{"LISTEN": "x"}, tt.line, tt.msg)
 		})
 	}
 }
