@@ -51,8 +51,7 @@ func cmdCA(args []string, stdout io.Writer) error {
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	given, why := c.path()
-	path, err := filepath.Abs(given)
+	path, why, err := c.absPath()
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -90,6 +91,17 @@ func (c *subcommand) path() (path, why string) {
 		return os.Getenv(config.EnvPath), "named by $" + config.EnvPath
 	}
 	return config.DefaultPath, "the default, as neither --config nor $" + config.EnvPath + " names one"
+}
+
+// absPath is path made absolute, for subcommands that name the file in
+// their messages or work beside it.
+func (c *subcommand) absPath() (path, why string, err error) {
+	given, why := c.path()
+	path, err = filepath.Abs(given)
+	if err != nil {
+		return "", "", fmt.Errorf("config path %s: %w", given, err)
+	}
+	return path, why, nil
 }
 
 // durationFlag is a time.Duration flag whose error says that a unit is

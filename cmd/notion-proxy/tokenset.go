@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,8 +29,7 @@ func cmdTokenSet(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	given, why := c.path()
-	path, err := filepath.Abs(given)
+	path, why, err := c.absPath()
 	if err != nil {
 		return err
 	}
