@@ -127,14 +127,20 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, c *call, t gate
 	defer s.logCall(r, c)
 	defer c.noteBodyCut(r)
 	defer c.body.Close()
+	defer c.settle() // deferred: an aborted answer panics through ServeHTTP
 	c.pending, c.pendingErr, c.hasPending = t, err, true
 	s.ways.rp.ServeHTTP(w, r)
+}
+
+// settle hands back what a call still holds when its handler ends: the
+// gate's ticket when the reverse proxy refused the call before sending it
+// (a probe's would be held forever), and the scheduler's grant, which
+// never outlives its call.
+func (c *call) settle() {
 	if c.hasPending && c.pendingErr == nil {
-		// The reverse proxy refused the call before sending it: hand the
-		// ticket back, or a probe's would be held forever.
 		c.report(c.pending, gate.Unknown, nil)
 	}
-	c.sent(false) // a scheduler's grant never outlives its call
+	c.sent(false)
 }
 
 // rewriteOut points the outgoing request at the current upstream. Each
@@ -408,7 +414,11 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	c := callFrom(r.Context())
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		c.status, c.outcome = 499, outcomeProgramGone
-		return
+		// Nothing has been written. Returning would let net/http answer
+		// 200 with an empty body, which a program that is still there (it
+		// only half-closed its connection, or net/http's read of it
+		// failed) would take for a success: close the connection instead.
+		panic(http.ErrAbortHandler)
 	}
 	c.outcome = outcomeUpstreamUnreachable
 	host := c.upstreamHost

@@ -1,8 +1,12 @@
 package proxy
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,5 +54,38 @@ func TestRefusedCallHandsItsProbeBack(t *testing.T) {
 	}
 	if st := p.gate.Status(); st.State != "ok" {
 		t.Errorf("gate %s after the probe succeeded, want ok", st.State)
+	}
+}
+
+// A program that sends its request and half-closes its connection (as
+// `nc -N` does) is taken by net/http for gone: the call's context ends,
+// and the send upstream with it. The program may still read: it must see
+// its connection close, never an empty 200 it would take for a write done.
+func TestHalfClosedProgramIsNotToldOfASuccess(t *testing.T) {
+	const tok = "ntn_halfclose_0123456789abcdefghijklmnopq"
+	fake, _, ln := serveAgainstFake(t, zerolog.WarnLevel, tok)
+	fake.SetDelay(time.Second) // the call is in flight when the program half-closes
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	body := `{"parent":{"page_id":"59833787-2cf9-4fdf-8782-e53db20768a5"},"properties":{}}`
+	fmt.Fprintf(conn, "POST /v1/pages HTTP/1.1\r\nHost: %s\r\nX-Test-Call-Id: half\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		ln.Addr(), len(body), body)
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(conn)
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("read: %v", err)
+	}
+	if len(got) != 0 {
+		t.Errorf("the program read %q, want its connection closed", got)
+	}
+	if n := fake.Applied()["half"]; n != 0 {
+		t.Errorf("the write was applied %d times for a program that left", n)
 	}
 }

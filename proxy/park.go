@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,6 +55,13 @@ type parked struct {
 	one  [1]byte
 	// answered is set by the gate's wake-up (Place.Notify).
 	answered atomic.Bool
+	// mu orders the wake-ups' interrupts (interrupt) before the hand-back
+	// (handBack): a wake-up that runs late, after the connection went back
+	// to the server, must not set its read deadline. That deadline would
+	// fail net/http's own background read, which cancels the context of
+	// every later request on the connection.
+	mu         sync.Mutex
+	handedBack bool
 
 	// The gate's answer, set before the connection is handed back.
 	ticket gate.Ticket
@@ -115,7 +123,7 @@ func (p *parked) run() {
 	start := s.now()
 	p.place.Notify(func() {
 		p.answered.Store(true) // before the deadline: see watchUntilAnswered
-		_ = p.conn.SetReadDeadline(time.Unix(1, 0))
+		p.interrupt()
 	})
 	err := p.watchUntilAnswered(start)
 	gone := false
@@ -138,7 +146,7 @@ func (p *parked) run() {
 		p.abandon(outcomeProgramGone)
 		return
 	}
-	_ = p.conn.SetReadDeadline(time.Time{})
+	p.handBack()
 	rc := &resumedConn{Conn: p.conn, prefix: append(resumeRequest(p.req), p.next...), creds: p.creds}
 	rc.parked.Store(p)
 	if !p.ln.push(rc) {
@@ -165,7 +173,7 @@ func (p *parked) watchUntilAnswered(start time.Time) error {
 		if left <= 0 || p.answered.Load() {
 			return os.ErrDeadlineExceeded
 		}
-		stop := context.AfterFunc(rt.pauseTimeoutSet, func() { _ = p.conn.SetReadDeadline(time.Unix(1, 0)) })
+		stop := context.AfterFunc(rt.pauseTimeoutSet, p.interrupt)
 		err := p.watch()
 		stop()
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -173,6 +181,27 @@ func (p *parked) watchUntilAnswered(start time.Time) error {
 		}
 		// The answer, the timeout, or a new pause.timeout: look again.
 	}
+}
+
+// interrupt ends the watch's current read by moving the read deadline to
+// the past, unless the connection was handed back. Both the gate's
+// wake-up and a reload of pause.timeout call it, from their own
+// goroutines, and either may run after the watch ended for another reason.
+func (p *parked) interrupt() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.handedBack {
+		_ = p.conn.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// handBack clears the read deadline for the server the connection goes
+// back to; interrupts after it do nothing.
+func (p *parked) handBack() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.handedBack = true
+	_ = p.conn.SetReadDeadline(time.Time{})
 }
 
 // maxParkedExtra bounds what the watcher of a parked connection keeps of

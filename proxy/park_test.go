@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"errors"
+	"net"
 	"net/http"
+	"os"
 	"testing"
 )
 
@@ -35,5 +38,30 @@ func TestResumeRequestFramesTheAnswerAsTheParkedRequestAsked(t *testing.T) {
 				t.Errorf("resumeRequest = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// The gate's wake-up and a reload of pause.timeout each interrupt a parked
+// connection's watch from their own goroutine, and either can run after
+// the connection was handed back to the server (TestChurn met it once in
+// CI). An interrupt that late must leave the connection readable: a read
+// deadline in the past would fail net/http's background read, which
+// cancels every later request on the connection.
+func TestLateInterruptLeavesAHandedBackConnectionAlone(t *testing.T) {
+	conn, program := net.Pipe()
+	defer conn.Close()
+	defer program.Close()
+	p := &parked{conn: conn}
+
+	p.interrupt()
+	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("an interrupt while parked: read = %v, want the deadline passed", err)
+	}
+	p.handBack()
+	p.interrupt() // late: after the hand-back
+	go func() { _, _ = program.Write([]byte("G")) }()
+	buf := make([]byte, 1)
+	if _, err := conn.Read(buf); err != nil {
+		t.Fatalf("read after a late interrupt: %v, want the program's byte", err)
 	}
 }
