@@ -153,14 +153,13 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, reason, code, ms
 	writeNotionError(w, http.StatusForbidden, code, msg)
 }
 
-// Refusal logging: at most one line per refusalLogEvery for each reason
-// and host or origin, and at most maxRefusalKeys remembered, so a page in
+// Refusal logging: at most one line per repeatEvery (repeatlog.go) for
+// each reason and host or origin, and at most maxRefusalKeys remembered, so a page in
 // a loop cannot flood the log and a flood of distinct names cannot grow
 // memory. Past the bound, the refusals share one key.
 const (
-	refusalLogEvery = time.Minute
-	maxRefusalKeys  = 1024
-	overflowKey     = "(many distinct hosts or origins)"
+	maxRefusalKeys = 1024
+	overflowKey    = "(many distinct hosts or origins)"
 )
 
 // refusals counts browser refusals and limits their log lines.
@@ -168,13 +167,8 @@ type refusals struct {
 	counter *prometheus.CounterVec
 
 	mu        sync.Mutex
-	seen      map[string]*refusalKey
+	seen      map[string]*repeatLimiter // repeatlog.go; its msg is the key
 	lastPrune time.Time
-}
-
-type refusalKey struct {
-	logged     time.Time
-	suppressed int
 }
 
 // newRefusals registers notion_proxy_refused_total in reg, every reason
@@ -188,7 +182,7 @@ func newRefusals(reg *prometheus.Registry) *refusals {
 		c.WithLabelValues(reason)
 	}
 	reg.MustRegister(c)
-	return &refusals{counter: c, seen: map[string]*refusalKey{}}
+	return &refusals{counter: c, seen: map[string]*repeatLimiter{}}
 }
 
 func (f *refusals) count(reason string) { f.counter.WithLabelValues(reason).Inc() }
@@ -198,30 +192,23 @@ func (f *refusals) count(reason string) { f.counter.WithLabelValues(reason).Inc(
 func (f *refusals) shouldLog(key string, now time.Time) (int, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.seen) >= maxRefusalKeys && now.Sub(f.lastPrune) >= refusalLogEvery {
+	if len(f.seen) >= maxRefusalKeys && now.Sub(f.lastPrune) >= repeatEvery {
 		f.lastPrune = now
 		for k, v := range f.seen {
-			if now.Sub(v.logged) >= refusalLogEvery {
+			if now.Sub(v.logged) >= repeatEvery {
 				delete(f.seen, k)
 			}
 		}
 	}
 	k, ok := f.seen[key]
+	if !ok && len(f.seen) >= maxRefusalKeys {
+		key = overflowKey
+		k, ok = f.seen[key]
+	}
 	if !ok {
-		if len(f.seen) >= maxRefusalKeys {
-			key = overflowKey
-			k, ok = f.seen[key]
-		}
-		if !ok {
-			f.seen[key] = &refusalKey{logged: now}
-			return 0, true
-		}
+		k = &repeatLimiter{}
+		f.seen[key] = k
 	}
-	if now.Sub(k.logged) < refusalLogEvery {
-		k.suppressed++
-		return 0, false
-	}
-	n := k.suppressed
-	k.logged, k.suppressed = now, 0
-	return n, true
+	log, held := k.allow(key, now)
+	return held, log
 }
