@@ -22,8 +22,10 @@ import (
 //     sends its own name;
 //   - a request to Notion, whatever way it came in, with an Origin other
 //     than cors.allowed_origins (or the proxy's own origin), or with
-//     Sec-Fetch-Site cross-site/same-site and no such Origin, gets 403
-//     proxy_browser_refused (rewrite.JudgeBrowser);
+//     Sec-Fetch-Site cross-site/same-site and no such Origin, or with a
+//     browser's User-Agent and neither Origin nor Sec-Fetch-Site (a page's
+//     GET to a URL its browser sends no Fetch Metadata to), gets 403
+//     proxy_browser_refused (rewrite.JudgeNotionCall);
 //   - admin endpoints refuse every Origin but the proxy's own: an allowed
 //     web app may call Notion, not revoke, reload or read the proxy;
 //   - an allowed origin's preflight is answered here, never forwarded or
@@ -52,7 +54,7 @@ func (s *Server) screenListener(w http.ResponseWriter, r *http.Request, isAdmin 
 		if !strings.EqualFold(hostOnly(r.URL.Host), rewrite.NotionHost) {
 			return false // another host: tunnelled untouched, never a token
 		}
-		return s.screenBrowser(w, r, rewrite.JudgeBrowser(r.Method, r.Header, cfg.CORS.AllowedOrigins, ""))
+		return s.screenBrowser(w, r, rewrite.JudgeNotionCall(r.Method, r.Header, cfg.CORS.AllowedOrigins, ""))
 	}
 	if !rewrite.HostAllowed(r.Host, hostOnly(cfg.Listen), cfg.AllowedHosts) && !s.namesThisMachine(r.Host) {
 		s.refuse(w, r, rewrite.RefusedHost, codeHostNotAllowed, msgHostNotAllowed)
@@ -67,7 +69,12 @@ func (s *Server) screenListener(w http.ResponseWriter, r *http.Request, isAdmin 
 		}
 		return false
 	}
-	return s.screenBrowser(w, r, rewrite.JudgeBrowser(r.Method, r.Header, cfg.CORS.AllowedOrigins, self))
+	if !strings.HasPrefix(r.URL.Path, "/v1/") {
+		// Never forwarded (404 proxy_not_found): a browser's own GET
+		// /favicon.ico on an allowed host name is no call to refuse.
+		return s.screenBrowser(w, r, rewrite.JudgeBrowser(r.Method, r.Header, cfg.CORS.AllowedOrigins, self))
+	}
+	return s.screenBrowser(w, r, rewrite.JudgeNotionCall(r.Method, r.Header, cfg.CORS.AllowedOrigins, self))
 }
 
 // namesThisMachine reports whether host is an IP address of this machine
@@ -88,7 +95,7 @@ func (s *Server) namesThisMachine(host string) bool {
 // Notion, like screenListener.
 func (s *Server) screenIntercepted(w http.ResponseWriter, r *http.Request) bool {
 	cfg := s.runtime().cfg
-	return s.screenBrowser(w, r, rewrite.JudgeBrowser(r.Method, r.Header, cfg.CORS.AllowedOrigins, ""))
+	return s.screenBrowser(w, r, rewrite.JudgeNotionCall(r.Method, r.Header, cfg.CORS.AllowedOrigins, ""))
 }
 
 // screenBrowser acts on the verdict for a request to Notion: it refuses,
@@ -146,7 +153,8 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, reason, code, ms
 	if suppressed, ok := s.refusals.shouldLog(reason+" "+key, s.now()); ok {
 		s.log.Warn().Str("reason", reason).Str("method", r.Method).Str("path", r.URL.Path).
 			Str("host", r.Host).Str("origin", r.Header.Get("Origin")).
-			Str("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")).Str("remote", r.RemoteAddr).
+			Str("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")).Str("user_agent", r.Header.Get("User-Agent")).
+			Str("remote", r.RemoteAddr).
 			Int("suppressed", suppressed).
 			Msg("browser request refused: no web page may use notion-proxy (see cors.allowed_origins, allowed_hosts)")
 	}
@@ -176,9 +184,9 @@ type refusals struct {
 func newRefusals(reg *prometheus.Registry) *refusals {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "notion_proxy_refused_total",
-		Help: "Requests refused because they came from a web page, by reason: host_not_allowed, origin_not_allowed, cross_site.",
+		Help: "Requests refused because they came from a web page, by reason: host_not_allowed, origin_not_allowed, cross_site, browser_user_agent.",
 	}, []string{"reason"})
-	for _, reason := range []string{rewrite.RefusedHost, rewrite.RefusedOrigin, rewrite.RefusedFetchSite} {
+	for _, reason := range []string{rewrite.RefusedHost, rewrite.RefusedOrigin, rewrite.RefusedFetchSite, rewrite.RefusedUserAgent} {
 		c.WithLabelValues(reason)
 	}
 	reg.MustRegister(c)

@@ -16,10 +16,15 @@ import (
 //     this machine: HostAllowed.
 //   - Origin and Sec-Fetch-Site. Browsers send Origin on every cross-origin
 //     request they can be made to send without the page reading the answer
-//     (forms, fetch with no-cors, beacons) and Sec-Fetch-Site on every
-//     request, images and scripts included. Programs that are not browsers
-//     send neither; Node's fetch sends Sec-Fetch-Mode: cors, which says
-//     nothing about a page and is never looked at: JudgeBrowser.
+//     (forms, fetch with no-cors, beacons) but a GET, and Sec-Fetch-Site on
+//     every request to a trustworthy URL (https, loopback, localhost),
+//     images and scripts included. Programs that are not browsers send
+//     neither; Node's fetch sends Sec-Fetch-Mode: cors, which says nothing
+//     about a page and is never looked at: JudgeBrowser.
+//   - User-Agent, for a GET to a URL its browser sends no Fetch Metadata
+//     to (plain http on a name that is not loopback, or any URL in a
+//     browser older than Fetch Metadata): JudgeNotionCall
+//     (browseragent.go).
 
 // HostAllowed reports whether host, the Host header of an origin-form
 // request (with or without a port), names this proxy: a loopback IP

@@ -183,3 +183,75 @@ func containsToken(list, tok string) bool {
 	}
 	return false
 }
+
+func TestJudgeNotionCall(t *testing.T) {
+	const (
+		chromium = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+		firefox  = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+	)
+	allowed := []string{"http://localhost:5173"}
+	self := "http://allowed.test:8787"
+	h := func(kv ...string) http.Header {
+		out := http.Header{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			out.Add(kv[i], kv[i+1])
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		method string
+		header http.Header
+		self   string
+		want   rewrite.BrowserVerdict
+	}{
+		{"curl passes", "GET", h("User-Agent", "curl/7.88.1"), self, rewrite.BrowserVerdict{}},
+		{"Go's client passes", "GET", h("User-Agent", "Go-http-client/1.1"), self, rewrite.BrowserVerdict{}},
+		{"Python requests passes", "GET", h("User-Agent", "python-requests/2.34.2"), self, rewrite.BrowserVerdict{}},
+		{"Node's fetch passes", "GET", h("User-Agent", "node", "Sec-Fetch-Mode", "cors"), self, rewrite.BrowserVerdict{}},
+		{"the official SDK passes", "PATCH", h("User-Agent", "notionhq-client/5.26.0"), self, rewrite.BrowserVerdict{}},
+		{"no User-Agent passes", "GET", h(), self, rewrite.BrowserVerdict{}},
+		{"a UA merely containing Mozilla/ passes", "GET", h("User-Agent", "MyTool (like Mozilla/5.0)"), self, rewrite.BrowserVerdict{}},
+		{"a browser UA with Sec-Fetch-Site none (a program saying so, or the address bar) passes", "GET", h("User-Agent", chromium, "Sec-Fetch-Site", "none"), self, rewrite.BrowserVerdict{}},
+		{"a browser UA with Sec-Fetch-Site same-origin passes", "GET", h("User-Agent", chromium, "Sec-Fetch-Site", "same-origin"), self, rewrite.BrowserVerdict{}},
+		{"a browser UA from the proxy's own origin passes", "POST", h("User-Agent", chromium, "Origin", self), self, rewrite.BrowserVerdict{}},
+		{"a browser UA from an allowed origin passes with CORS", "GET", h("User-Agent", chromium, "Origin", "http://localhost:5173"), self,
+			rewrite.BrowserVerdict{CORSOrigin: "http://localhost:5173"}},
+
+		{"Chromium's <img> to a non-trustworthy URL is refused", "GET", h("User-Agent", chromium, "Accept", "image/avif,image/webp,*/*"), self,
+			rewrite.BrowserVerdict{Refused: rewrite.RefusedUserAgent}},
+		{"Firefox's <script> to a non-trustworthy URL is refused", "GET", h("User-Agent", firefox, "Accept", "*/*"), self,
+			rewrite.BrowserVerdict{Refused: rewrite.RefusedUserAgent}},
+		{"a browser UA is refused on a forward-proxy request too", "GET", h("User-Agent", chromium), "",
+			rewrite.BrowserVerdict{Refused: rewrite.RefusedUserAgent}},
+		{"mozilla/ in another case is refused", "GET", h("User-Agent", " mozilla/4.0 (compatible; MSIE 6.0)"), self,
+			rewrite.BrowserVerdict{Refused: rewrite.RefusedUserAgent}},
+		{"a browser UA among two User-Agents is refused", "GET", h("User-Agent", "curl/8", "User-Agent", chromium), self,
+			rewrite.BrowserVerdict{Refused: rewrite.RefusedUserAgent}},
+		{"an empty Sec-Fetch-Site does not vouch for a browser UA", "GET", h("User-Agent", chromium, "Sec-Fetch-Site", " "), self,
+			rewrite.BrowserVerdict{Refused: rewrite.RefusedUserAgent}},
+		{"Sec-Fetch-Mode alone does not vouch for a browser UA", "GET", h("User-Agent", chromium, "Sec-Fetch-Mode", "no-cors", "Sec-Fetch-Dest", "image"), self,
+			rewrite.BrowserVerdict{Refused: rewrite.RefusedUserAgent}},
+		{"a browser UA with a cross-site Sec-Fetch-Site keeps that reason", "GET", h("User-Agent", chromium, "Sec-Fetch-Site", "cross-site"), self,
+			rewrite.BrowserVerdict{Refused: rewrite.RefusedFetchSite}},
+		{"a browser UA with another Origin keeps that reason", "POST", h("User-Agent", chromium, "Origin", "http://evil.test"), self,
+			rewrite.BrowserVerdict{Refused: rewrite.RefusedOrigin}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := rewrite.JudgeNotionCall(tt.method, tt.header, allowed, tt.self); got != tt.want {
+				t.Errorf("JudgeNotionCall(%s, %v) = %+v, want %+v", tt.method, tt.header, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestJudgeBrowserIgnoresUserAgent(t *testing.T) {
+	// Admin endpoints are judged by JudgeBrowser alone: a person's browser
+	// opens the status page on an allowed host name, where it sends no
+	// Sec-Fetch-Site.
+	h := http.Header{"User-Agent": {"Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0"}}
+	if got := rewrite.JudgeBrowser("GET", h, nil, "http://allowed.test:8787"); got != (rewrite.BrowserVerdict{}) {
+		t.Errorf("JudgeBrowser(a browser's GET without Fetch Metadata) = %+v, want it served", got)
+	}
+}

@@ -197,10 +197,12 @@ func FuzzIncomingCredentials(f *testing.F) {
 // Origin and Sec-Fetch-Site: a Host that is allowed names loopback,
 // localhost or a listed host; nothing but an allowed or the proxy's own
 // Origin is let through; a request with no Origin and no cross-site
-// Sec-Fetch-Site is never refused.
+// Sec-Fetch-Site is never refused by JudgeBrowser; JudgeNotionCall
+// refuses all JudgeBrowser refuses, and besides only a browser's
+// User-Agent with neither Origin nor Sec-Fetch-Site.
 func FuzzBrowser(f *testing.F) {
 	allowed := []string{"http://localhost:5173"}
-	f.Fuzz(func(t *testing.T, host, origin, site string, hasOrigin bool) {
+	f.Fuzz(func(t *testing.T, host, origin, site string, hasOrigin bool, ua string) {
 		if rewrite.HostAllowed(host, "127.0.0.1", []string{"proxy.internal"}) {
 			if host == "" {
 				t.Fatal("HostAllowed(\"\") = true")
@@ -229,6 +231,19 @@ func FuzzBrowser(f *testing.F) {
 			t.Fatalf("a request with no Origin and Sec-Fetch-Site %q refused: %+v", site, v)
 		case v.Refused != "" && (v.CORSOrigin != "" || v.Preflight):
 			t.Fatalf("a refused request has CORS: %+v", v)
+		}
+		h.Set("User-Agent", ua)
+		n := rewrite.JudgeNotionCall(http.MethodGet, h, allowed, "http://127.0.0.1:8787")
+		browser := strings.HasPrefix(strings.ToLower(strings.TrimSpace(ua)), "mozilla/")
+		switch {
+		case v.Refused != "" && n.Refused != v.Refused:
+			t.Fatalf("JudgeNotionCall let through or renamed what JudgeBrowser refused: %+v, %+v", n, v)
+		case n.Refused == rewrite.RefusedUserAgent && (!browser || hasOrigin || strings.TrimSpace(site) != ""):
+			t.Fatalf("refused as a browser's User-Agent: UA %q, Origin %v, Sec-Fetch-Site %q", ua, hasOrigin, site)
+		case browser && !hasOrigin && strings.TrimSpace(site) == "" && n.Refused == "":
+			t.Fatalf("a browser's User-Agent %q with no Origin and no Sec-Fetch-Site let through", ua)
+		case !browser && n.Refused != v.Refused:
+			t.Fatalf("UA %q is no browser's, yet JudgeNotionCall = %+v and JudgeBrowser = %+v", ua, n, v)
 		}
 	})
 }
