@@ -12,8 +12,9 @@ import (
 )
 
 // runCommand runs the configured command for ev: no shell, ev as one line
-// of JSON on stdin, its kind, profile and text in the environment, at most
-// commandTimeout. Its stderr is logged; its stdout is ignored.
+// of JSON on stdin, its kind, profile and text in the environment (with
+// only the variables commandEnv passes), at most commandTimeout. Its stderr
+// is logged; its stdout is ignored.
 func (n *Notifier) runCommand(ev Event) {
 	argv := n.cfg.Load().Command
 	if len(argv) == 0 {
@@ -30,8 +31,8 @@ func (n *Notifier) runCommand(ev Event) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...) // never through a shell
 	cmd.Stdin = bytes.NewReader(append(line, '\n'))
 	cmd.Stderr = stderr
-	cmd.Env = append(cmd.Environ(),
-		"NOTION_PROXY_EVENT="+ev.Event, "NOTION_PROXY_PROFILE="+ev.Profile, "NOTION_PROXY_TEXT="+ev.Text)
+	// Never the proxy's secrets: only the variables commandEnv allows.
+	cmd.Env = commandEnv(cmd.Environ(), ev)
 	cmd.WaitDelay = time.Second // a child that keeps stderr open cannot hold the queue
 	err = cmd.Run()
 	if msg := strings.TrimSpace(stderr.String()); msg != "" {

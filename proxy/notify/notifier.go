@@ -16,7 +16,8 @@ type Config struct {
 	// Command is run without a shell for each event, the event as one
 	// line of JSON on stdin and its kind, profile and text in the
 	// environment (NOTION_PROXY_EVENT, NOTION_PROXY_PROFILE,
-	// NOTION_PROXY_TEXT). Empty: no command.
+	// NOTION_PROXY_TEXT), and of the proxy's environment only what
+	// commandEnv lets through (never a secret). Empty: no command.
 	Command []string
 	// Webhook receives each event as a JSON POST. "": no webhook. It is a
 	// secret (Slack's are): it is never logged whole.
