@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -82,5 +84,31 @@ func TestWebhookRetriesAClosedPortForRetryForThenFailsOnce(t *testing.T) {
 	}
 	if strings.Contains(out, "SECRETPATH") {
 		t.Errorf("the webhook URL is logged whole:\n%s", out)
+	}
+}
+
+func TestACommandPastItsLimitIsKilledAndTheNextEventStillRuns(t *testing.T) {
+	noLeaks(t)
+	out := filepath.Join(t.TempDir(), "events")
+	var logs syncBuffer
+	var o outcomes
+	// The paused event's run hangs far past any test's deadline; the next
+	// event of the same profile waits for it, so it only arrives if the
+	// hanging run is killed.
+	script := `if [ "$NOTION_PROXY_EVENT" = paused ]; then exec sleep 600; fi; cat >> "$0"`
+	n := New(Config{Command: []string{"/bin/sh", "-c", script, out}}, Options{
+		Logger: zerolog.New(&logs), Outcome: o.add, CommandTimeout: 100 * time.Millisecond})
+	n.Notify(Event{Event: Paused, Profile: "a"})
+	n.Notify(Event{Event: Resumed, Profile: "a", PausedFor: "1s", Replayed: intp(0)})
+	testwait.Until(t, 10*time.Second, "the event after the killed run", func() bool {
+		data, _ := os.ReadFile(out)
+		return strings.Contains(string(data), `"event":"resumed"`)
+	})
+	closeNotifier(t, n)
+	if o.get("command failed") != 1 || o.get("command ok") != 1 {
+		t.Errorf("outcomes %v", o.n)
+	}
+	if !strings.Contains(logs.String(), "notify command took longer than its limit: killed") {
+		t.Errorf("the kill is not logged:\n%s", logs.String())
 	}
 }
