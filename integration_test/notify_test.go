@@ -379,3 +379,27 @@ func TestTheNotifyCommandGetsNoSecretFromTheEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestANotifySectionAddedByAReloadTakesEffect starts without notify:,
+// adds a webhook and a command by rewriting the config, and revokes the
+// token: the paused event reaches both.
+func TestANotifySectionAddedByAReloadTakesEffect(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA)
+	h := startHookReceiver(t)
+	out := filepath.Join(t.TempDir(), "events.jsonl")
+	cfg := tokenConfig(fake, fakeCA, "", tokA)
+	p := startProxy(t, cfg)
+	reloads := p.countLogs("config reloaded")
+	writeAtomic(t, p.cfgPath, []byte(tokenConfig(fake, fakeCA, notifyConfig(h, out), tokA)))
+	testwait.Until(t, 10*time.Second, "the config with notify: to be reloaded", func() bool {
+		return p.countLogs("config reloaded") > reloads
+	})
+	fake.Revoke(tokA)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // the waiting call is not the point here
+	sendAsync(ctx, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil)
+	p.waitProfile(t, "default", "paused", pausedWith(1))
+	if ev := waitEvents(t, h, out, "paused", 1)[0]; ev.Profile != "default" {
+		t.Errorf("paused event: %s", ev.raw)
+	}
+}
