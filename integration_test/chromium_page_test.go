@@ -109,6 +109,37 @@ func TestStatusPageInChromium(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the polls leave the keyboard focus where it is", func(t *testing.T) {
+		// Count the page's polls: each starts after the last one rendered.
+		countPolls := `window.polls = 0; { const f = window.fetch;
+			window.fetch = (...a) => { if (String(a[0]).includes("/-/summary")) window.polls++; return f(...a); }; } true`
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](countPolls)); err != nil {
+			t.Fatal(err)
+		}
+		link := prof + " .todo a"
+		focused, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(
+			"document.querySelector(%[1]q).focus(); window.pollsAtFocus = window.polls; "+
+				// Nodes a selection would be lost with if a poll replaced them.
+				"window.before = {event: document.querySelector(%[2]q), overall: document.getElementById('overall').firstChild}; "+
+				"document.activeElement === document.querySelector(%[1]q)", link, prof+" .events li")))
+		if err != nil || !focused {
+			t.Fatalf("the link to Notion's integration settings cannot take the focus (%v)", err)
+		}
+		// Poll n+1 starts after the render of poll n: at pollsAtFocus+3,
+		// two polls begun after the focus have rendered.
+		waitJS(t, ctx, "two polls after the focus", "window.polls >= window.pollsAtFocus + 3", 10*time.Second)
+		still, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(
+			"document.activeElement.matches(%q) ? 'the link' : document.activeElement.tagName", link)))
+		if err != nil || still != "the link" {
+			t.Errorf("after two polls the focus is on %s, want the link it was on (%v)", still, err)
+		}
+		for _, js := range []string{`before.event !== null && before.event === document.querySelector(` + fmt.Sprintf("%q", prof+" .events li") + `)`,
+			`before.overall === document.getElementById('overall').firstChild`} {
+			if same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil || !same {
+				t.Errorf("a poll replaced what had not changed: %s (%v)", js, err)
+			}
+		}
+	})
 	t.Run("a token pasted with the keyboard resumes the calls and the page shows ok without a reload", func(t *testing.T) {
 		fake.AddToken(tokB)
 		input := chromedp.CSS(prof + ` input[name="token"]`)

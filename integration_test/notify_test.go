@@ -335,3 +335,71 @@ func TestADeadWebhookNeverSlowsCalls(t *testing.T) {
 	}
 	t.Logf("with the webhook hanging, the slowest of 20 calls took %v", slowest)
 }
+
+// TestTheNotifyCommandGetsNoSecretFromTheEnvironment runs a command that
+// writes its whole environment to a file: neither the token_env variable
+// nor a variable the config expands (the webhook) reaches it, PATH does.
+func TestTheNotifyCommandGetsNoSecretFromTheEnvironment(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA)
+	h := startHookReceiver(t)
+	out := filepath.Join(t.TempDir(), "env.txt")
+	webhook := h.srv.URL + "/hooks/T0/SECRET-WEBHOOK-PATH"
+	dir := t.TempDir()
+	path := filepath.Join(dir, "notion-proxy.yaml")
+	cfg := "listen: 127.0.0.1:0\n" + upstreamConfig(fake, fakeCA) +
+		fmt.Sprintf("notify:\n  command: [\"/bin/sh\", \"-c\", \"env >> \\\"$0\\\"\", %q]\n", out) +
+		"  webhook: ${NOTIFY_TEST_WEBHOOK}\ntoken_env: MY_NOTION_TOKEN\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startProxyEnv(t, dir, path, []string{"MY_NOTION_TOKEN=" + tokA, "NOTIFY_TEST_WEBHOOK=" + webhook})
+
+	fake.Revoke(tokA)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // the waiting call is not the point here
+	sendAsync(ctx, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil)
+	p.waitProfile(t, "default", "paused", pausedWith(1))
+	var env string
+	testwait.Until(t, 10*time.Second, "the command to write its environment for the paused event", func() bool {
+		data, _ := os.ReadFile(out)
+		env = string(data)
+		return strings.Contains(env, "NOTION_PROXY_EVENT=paused")
+	})
+	testwait.Until(t, 10*time.Second, "the webhook named by ${NOTIFY_TEST_WEBHOOK} to get the paused event", func() bool {
+		return len(ofKind(h.events(), "paused")) == 1
+	})
+	for name, secret := range map[string]string{"the token_env token": tokA, "the expanded webhook URL": "SECRET-WEBHOOK-PATH"} {
+		if strings.Contains(env, secret) {
+			t.Errorf("the command's environment holds %s:\n%s", name, env)
+		}
+	}
+	for _, want := range []string{"\nPATH=", "NOTION_PROXY_PROFILE=default", "NOTION_PROXY_TEXT="} {
+		if !strings.Contains("\n"+env, want) {
+			t.Errorf("the command's environment lacks %q:\n%s", strings.TrimPrefix(want, "\n"), env)
+		}
+	}
+}
+
+// TestANotifySectionAddedByAReloadTakesEffect starts without notify:,
+// adds a webhook and a command by rewriting the config, and revokes the
+// token: the paused event reaches both.
+func TestANotifySectionAddedByAReloadTakesEffect(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA)
+	h := startHookReceiver(t)
+	out := filepath.Join(t.TempDir(), "events.jsonl")
+	cfg := tokenConfig(fake, fakeCA, "", tokA)
+	p := startProxy(t, cfg)
+	reloads := p.countLogs("config reloaded")
+	writeAtomic(t, p.cfgPath, []byte(tokenConfig(fake, fakeCA, notifyConfig(h, out), tokA)))
+	testwait.Until(t, 10*time.Second, "the config with notify: to be reloaded", func() bool {
+		return p.countLogs("config reloaded") > reloads
+	})
+	fake.Revoke(tokA)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // the waiting call is not the point here
+	sendAsync(ctx, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil)
+	p.waitProfile(t, "default", "paused", pausedWith(1))
+	if ev := waitEvents(t, h, out, "paused", 1)[0]; ev.Profile != "default" {
+		t.Errorf("paused event: %s", ev.raw)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/notion-proxy/notion-proxy/internal/testwait"
 )
 
 // runStatus runs `notion-proxy status --config path` and returns its exit
@@ -34,6 +36,17 @@ func TestStatusCommandExitCodes(t *testing.T) {
 		code, out, errOut := runStatus(t, p.cfgPath)
 		if code != 0 || !strings.Contains(out, "profile default: OK") {
 			t.Errorf("exit %d\n%s%s", code, out, errOut)
+		}
+	})
+	t.Run("a config being fixed is read for its listen alone, the proxy still answers", func(t *testing.T) {
+		writeAtomic(t, p.cfgPath, []byte(cfg+"listne: x\n"))
+		testwait.Until(t, 10*time.Second, "the reload to fail", func() bool { return p.status(t).LastReloadError != "" })
+		code, out, errOut := runStatus(t, p.cfgPath)
+		if code != 0 || !strings.Contains(out, "profile default: OK") || !strings.Contains(out, "the last reload failed") {
+			t.Errorf("exit %d, want 0 and the failed reload\n%s%s", code, out, errOut)
+		}
+		if !strings.Contains(errOut, "warning: "+p.cfgPath+":") || !strings.Contains(errOut, "unknown key") {
+			t.Errorf("stderr does not warn of the config error: %s", errOut)
 		}
 	})
 	t.Run("a paused profile exits 1 and says what to do", func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/notion-proxy/notion-proxy/proxy/admin"
@@ -30,12 +31,13 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	addr := *addrFlag
 	if addr == "" {
 		path, _ := c.path()
-		cfg, err := config.Load(path)
+		listen, err := configListen(path)
 		if err != nil {
-			fmt.Fprintf(stderr, "notion-proxy status: %v\n", err)
-			return admin.StatusExitUnreachable
+			// The proxy may well be serving its last good config while
+			// a person fixes this one: ask it all the same.
+			fmt.Fprintf(stderr, "notion-proxy status: warning: %v (asking the proxy at listen %s)\n", err, listen)
 		}
-		if addr, err = admin.AdminAddr(cfg.Listen); err != nil {
+		if addr, err = admin.AdminAddr(listen); err != nil {
 			fmt.Fprintf(stderr, "notion-proxy status: %v\n", err)
 			return admin.StatusExitUnreachable
 		}
@@ -49,4 +51,20 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		return admin.StatusExitUnreachable
 	}
 	return admin.WriteSummary(stdout, sum, time.Now())
+}
+
+// configListen returns the listen address of the config at path. When the
+// file does not load, it is the top-level listen key alone
+// (config.ListenOf), or config.DefaultListen for a file that cannot be
+// read, together with the load error.
+func configListen(path string) (string, error) {
+	cfg, err := config.Load(path)
+	if err == nil {
+		return cfg.Listen, nil
+	}
+	data, rerr := os.ReadFile(path)
+	if rerr != nil {
+		return config.DefaultListen, err
+	}
+	return config.ListenOf(data, os.Getenv), err
 }

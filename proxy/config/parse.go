@@ -272,7 +272,7 @@ func (p *parser) path(v string) string {
 // defaults returns a Config holding every default (README, Config).
 func (p *parser) defaults() *Config {
 	return &Config{
-		Listen:        "127.0.0.1:8787",
+		Listen:        DefaultListen,
 		Upstream:      &url.URL{Scheme: "https", Host: "api.notion.com"},
 		CADir:         p.dir,
 		NotionVersion: "2022-06-28",

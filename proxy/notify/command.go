@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"strings"
 	"time"
@@ -12,8 +13,9 @@ import (
 )
 
 // runCommand runs the configured command for ev: no shell, ev as one line
-// of JSON on stdin, its kind, profile and text in the environment, at most
-// commandTimeout. Its stderr is logged; its stdout is ignored.
+// of JSON on stdin, its kind, profile and text in the environment (with
+// only the variables commandEnv passes), at most n.cmdLimit. Its stderr
+// is logged; its stdout is ignored.
 func (n *Notifier) runCommand(ev Event) {
 	argv := n.cfg.Load().Command
 	if len(argv) == 0 {
@@ -24,18 +26,24 @@ func (n *Notifier) runCommand(ev Event) {
 		n.outcome(SinkCommand, OutcomeFailed)
 		return
 	}
-	ctx, cancel := context.WithTimeout(n.ctx, commandTimeout)
+	ctx, cancel := context.WithTimeout(n.ctx, n.cmdLimit)
 	defer cancel()
 	stderr := capped.New(8 << 10)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...) // never through a shell
 	cmd.Stdin = bytes.NewReader(append(line, '\n'))
 	cmd.Stderr = stderr
-	cmd.Env = append(cmd.Environ(),
-		"NOTION_PROXY_EVENT="+ev.Event, "NOTION_PROXY_PROFILE="+ev.Profile, "NOTION_PROXY_TEXT="+ev.Text)
+	// Never the proxy's secrets: only the variables commandEnv allows.
+	cmd.Env = commandEnv(cmd.Environ(), ev)
 	cmd.WaitDelay = time.Second // a child that keeps stderr open cannot hold the queue
 	err = cmd.Run()
 	if msg := strings.TrimSpace(stderr.String()); msg != "" {
 		n.log.Warn().Str("event", ev.Event).Str("command", argv[0]).Str("stderr", msg).Msg("notify command wrote to stderr")
+	}
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		n.outcome(SinkCommand, OutcomeFailed)
+		n.log.Warn().Str("event", ev.Event).Str("profile", ev.Profile).Str("command", argv[0]).Dur("limit", n.cmdLimit).
+			Msg("notify command took longer than its limit: killed")
+		return
 	}
 	if err != nil {
 		n.outcome(SinkCommand, OutcomeFailed)

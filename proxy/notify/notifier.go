@@ -16,7 +16,8 @@ type Config struct {
 	// Command is run without a shell for each event, the event as one
 	// line of JSON on stdin and its kind, profile and text in the
 	// environment (NOTION_PROXY_EVENT, NOTION_PROXY_PROFILE,
-	// NOTION_PROXY_TEXT). Empty: no command.
+	// NOTION_PROXY_TEXT), and of the proxy's environment only what
+	// commandEnv lets through (never a secret). Empty: no command.
 	Command []string
 	// Webhook receives each event as a JSON POST. "": no webhook. It is a
 	// secret (Slack's are): it is never logged whole.
@@ -44,13 +45,16 @@ type Options struct {
 	// Coalesce is how long GaveUp events of one profile and reason are
 	// summed before they go as one (default 200 ms).
 	Coalesce time.Duration
+	// CommandTimeout is how long one run of the command may take before
+	// it is killed (default 30 s).
+	CommandTimeout time.Duration
 }
 
 // Bounds of the queues and of one delivery.
 const (
-	queueSize      = 64 // events waiting per sink (per profile for commands)
-	recentSize     = 20 // events kept per profile for Recent
-	commandTimeout = 30 * time.Second
+	queueSize      = 64               // events waiting per sink (per profile for commands)
+	recentSize     = 20               // events kept per profile for Recent
+	commandTimeout = 30 * time.Second // default of Options.CommandTimeout
 	webhookTimeout = 10 * time.Second
 	retryMax       = 30 * time.Second
 )
@@ -79,6 +83,7 @@ type Notifier struct {
 	retryMin time.Duration
 	retryFor time.Duration
 	coalesce time.Duration
+	cmdLimit time.Duration
 
 	cfg     atomic.Pointer[Config]
 	ctx     context.Context // ends when Close gives up waiting
@@ -105,7 +110,7 @@ type pendingGaveUp struct {
 func New(cfg Config, opts Options) *Notifier {
 	n := &Notifier{
 		log: opts.Logger, now: opts.Now, client: opts.Client, outcome: opts.Outcome,
-		retryMin: opts.RetryMin, retryFor: opts.RetryFor, coalesce: opts.Coalesce,
+		retryMin: opts.RetryMin, retryFor: opts.RetryFor, coalesce: opts.Coalesce, cmdLimit: opts.CommandTimeout,
 		closing: make(chan struct{}), recent: make(map[string][]Event),
 		pending: make(map[pendingKey]*pendingGaveUp), commands: make(map[string]*queue),
 		webhook: newQueue(),
@@ -127,6 +132,9 @@ func New(cfg Config, opts Options) *Notifier {
 	}
 	if n.coalesce <= 0 {
 		n.coalesce = 200 * time.Millisecond
+	}
+	if n.cmdLimit <= 0 {
+		n.cmdLimit = commandTimeout
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.SetConfig(cfg)

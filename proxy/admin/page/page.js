@@ -1,10 +1,13 @@
 // notion-proxy status page: polls /-/summary and renders it; the form of a
 // paused profile writes its new token through POST /-/token. Data from the
-// proxy is only ever set as text, never as HTML.
+// proxy is only ever set as text, never as HTML. A poll changes only what
+// changed: a node replaced under the keyboard focus or a selection would
+// lose it every second.
 "use strict";
 (() => {
   const secret = document.querySelector('meta[name="notion-proxy-page"]').content;
   const sections = new Map(); // profile name -> its elements
+  const shown = new WeakMap(); // element -> key of what it shows, if rebuilt from parts
   const pollEvery = 1000;
   let timer = 0;
   let nextID = 0;
@@ -20,6 +23,18 @@
     return e;
   }
 
+  // setText sets e's text unless it already shows it.
+  function setText(e, text) {
+    if (e.textContent !== text) e.textContent = text;
+  }
+
+  // rebuild replaces e's children by build() unless key is what e shows.
+  function rebuild(e, key, build) {
+    if (shown.get(e) === key) return;
+    shown.set(e, key);
+    e.replaceChildren(...build());
+  }
+
   function ago(iso) {
     const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
     if (s < 60) return s + "s ago";
@@ -32,7 +47,8 @@
   }
 
   function renderEvents(list, events) {
-    list.replaceChildren(...(events || []).slice().reverse().map((ev) =>
+    events = events || [];
+    rebuild(list, JSON.stringify(events), () => events.slice().reverse().map((ev) =>
       el("li", {}, el("time", { datetime: ev.time, text: clock(ev.time) }), ev.text)));
   }
 
@@ -74,22 +90,22 @@
     const s = section(p.name);
     const paused = p.state === "paused";
     s.root.className = "profile " + (paused ? "paused" : "ok");
-    s.state.textContent = p.state;
-    s.since.textContent = paused && p.paused_since ? "paused " + ago(p.paused_since) + " (" + clock(p.paused_since) + ")" : "—";
-    s.waiting.textContent = String(p.waiting);
-    s.token.textContent = p.token || "none yet";
-    s.source.textContent = p.source + (p.source_detail ? " " + p.source_detail : "");
+    setText(s.state, p.state);
+    setText(s.since, paused && p.paused_since ? "paused " + ago(p.paused_since) + " (" + clock(p.paused_since) + ")" : "—");
+    setText(s.waiting, String(p.waiting));
+    setText(s.token, p.token || "none yet");
+    setText(s.source, p.source + (p.source_detail ? " " + p.source_detail : ""));
     s.lastError.hidden = !paused || !(p.last_error || p.token_untried);
-    s.lastError.textContent = p.token_untried
-      ? "A new token " + p.token + " is in place; the next call tries it." : p.last_error || "";
+    setText(s.lastError, p.token_untried
+      ? "A new token " + p.token + " is in place; the next call tries it." : p.last_error || "");
     s.todo.hidden = !paused;
     if (p.can_paste) {
-      s.todo.replaceChildren("Regenerate the token in ",
+      rebuild(s.todo, "paste", () => ["Regenerate the token in ",
         el("a", { href: "https://www.notion.so/profile/integrations", target: "_blank", rel: "noopener noreferrer",
           text: "Notion's integration settings" }),
-        ", then paste it below. The waiting calls are then replayed.");
+        ", then paste it below. The waiting calls are then replayed."]);
     } else {
-      s.todo.textContent = p.do;
+      rebuild(s.todo, "do:" + p.do, () => [p.do || ""]);
     }
     s.form.hidden = !(paused && p.can_paste);
     renderEvents(s.events, p.events);
@@ -98,15 +114,16 @@
   function render(sum) {
     const paused = sum.profiles.filter((p) => p.state === "paused");
     const overall = document.getElementById("overall");
-    overall.textContent = paused.length === 0
+    setText(overall, paused.length === 0
       ? "All profiles ok."
-      : paused.length + " profile" + (paused.length > 1 ? "s" : "") + " paused: " + paused.map((p) => p.name).join(", ");
-    document.title = (paused.length ? "paused — " : "ok — ") + "notion-proxy";
-    document.getElementById("config").textContent = "Config: " + sum.config;
+      : paused.length + " profile" + (paused.length > 1 ? "s" : "") + " paused: " + paused.map((p) => p.name).join(", "));
+    const title = (paused.length ? "paused — " : "ok — ") + "notion-proxy";
+    if (document.title !== title) document.title = title;
+    setText(document.getElementById("config"), "Config: " + sum.config);
     const reloadError = document.getElementById("reload-error");
     reloadError.hidden = !sum.last_reload_error;
-    reloadError.textContent = sum.last_reload_error
-      ? "The last reload failed; the last good config keeps serving: " + sum.last_reload_error : "";
+    setText(reloadError, sum.last_reload_error
+      ? "The last reload failed; the last good config keeps serving: " + sum.last_reload_error : "");
     document.getElementById("admin").hidden = !sum.admin_token_required;
     sum.profiles.forEach(renderProfile);
     const names = new Set(sum.profiles.map((p) => p.name));
@@ -128,7 +145,7 @@
       if (!resp.ok) throw new Error(resp.status + " " + resp.statusText);
       render(await resp.json());
     } catch (err) {
-      document.getElementById("overall").textContent = "notion-proxy cannot be reached (" + err.message + "); retrying.";
+      setText(document.getElementById("overall"), "notion-proxy cannot be reached (" + err.message + "); retrying.");
     }
     timer = setTimeout(poll, pollEvery);
   }
