@@ -390,3 +390,36 @@ func TestReplicasShareARateLimitHold(t *testing.T) {
 		t.Errorf("the call that got the 429: %d", code)
 	}
 }
+
+// TestReplicasRedisPasswordFromTheEnvironment: a Redis password made as
+// the README's recipe makes it (base64, with / + and =) reaches Redis
+// through shared.password_env; with the variable unset, run and check
+// refuse the config naming it.
+func TestReplicasRedisPasswordFromTheEnvironment(t *testing.T) {
+	const password = "x9/Qe+Lr4mZ/0aB+c7=="
+	srv := redistest.Start(t, "--requirepass", password)
+	fake, fakeCA := startFake(t, tokA)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "notion-proxy.yaml")
+	writeAtomic(t, path, []byte("listen: 127.0.0.1:0\n"+upstreamConfig(fake, fakeCA)+
+		"shared:\n  redis: "+srv.URL("")+"\n  password_env: REDIS_PASSWORD\n  prefix: 'it:'\ntoken: "+tokA+"\n"))
+
+	p := startProxyEnv(t, dir, path, []string{sharedKeyEnv, "REDIS_PASSWORD=" + password})
+	waitShared(t, []*proc{p}, "connected")
+	if code, body, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if logs := strings.Join(p.allLines(), "\n"); strings.Contains(logs, password) {
+		t.Error("the log shows the Redis password")
+	}
+
+	for _, cmd := range []string{"run", "check"} {
+		c := exec.Command(binary, cmd, "--config", path)
+		c.Dir = dir
+		c.Env = append(os.Environ(), sharedKeyEnv, "REDIS_PASSWORD=")
+		out, err := c.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "shared.password_env names REDIS_PASSWORD, which is not set") {
+			t.Errorf("%s without REDIS_PASSWORD: %v, output:\n%s\nwant a refusal naming it", cmd, err, out)
+		}
+	}
+}

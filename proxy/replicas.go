@@ -44,11 +44,10 @@ func (s *Server) newReplicas(cfg *config.Config) error {
 	if !cfg.Shared.Enabled() {
 		return nil
 	}
-	key, err := shared.LoadKey(s.getenv, cfg.Shared.KeyEnv)
+	opts, err := sharedOptions(cfg, s.getenv)
 	if err != nil {
-		return fmt.Errorf("%s: shared: %w", cfg.Path, err)
+		return err
 	}
-	opts := sharedOptions(cfg, key)
 	opts.Log = s.log
 	store, err := shared.New(opts)
 	if err != nil {
@@ -303,11 +302,11 @@ func sharedProblems(cfg *config.Config, getenv func(string) string) []error {
 	if !cfg.Shared.Enabled() {
 		return nil
 	}
-	key, err := shared.LoadKey(getenv, cfg.Shared.KeyEnv)
+	opts, err := sharedOptions(cfg, getenv)
 	if err != nil {
-		return []error{fmt.Errorf("%s: shared: %w", cfg.Path, err)}
+		return []error{err}
 	}
-	store, err := shared.New(sharedOptions(cfg, key))
+	store, err := shared.New(opts)
 	if err != nil {
 		return []error{fmt.Errorf("%s: %w", cfg.Path, err)}
 	}
@@ -315,8 +314,22 @@ func sharedProblems(cfg *config.Config, getenv func(string) string) []error {
 	return nil
 }
 
-// sharedOptions are the store's options from cfg.
-func sharedOptions(cfg *config.Config, key []byte) shared.Options {
-	return shared.Options{URL: cfg.Shared.Redis, CAFile: cfg.Shared.CA, Key: key,
+// sharedOptions are the store's options from cfg, with the sealing key
+// and the Redis password (shared.password_env) from the environment. An
+// error (no key, a password_env that is not set) means the shared mode
+// cannot start; it never shows a secret.
+func sharedOptions(cfg *config.Config, getenv func(string) string) (shared.Options, error) {
+	key, err := shared.LoadKey(getenv, cfg.Shared.KeyEnv)
+	if err != nil {
+		return shared.Options{}, fmt.Errorf("%s: shared: %w", cfg.Path, err)
+	}
+	opts := shared.Options{URL: cfg.Shared.Redis, CAFile: cfg.Shared.CA, Key: key,
 		Prefix: cfg.Shared.Prefix, Timeout: cfg.Shared.Timeout}
+	if name := cfg.Shared.PasswordEnv; name != "" {
+		if opts.Password = getenv(name); opts.Password == "" {
+			return shared.Options{}, fmt.Errorf("%s: shared.password_env names %s, which is not set: "+
+				"set it on every replica to Redis's password", cfg.Path, name)
+		}
+	}
+	return opts, nil
 }

@@ -102,6 +102,9 @@ type Options struct {
 	// URL is a redis:// or rediss:// URL (password included). It is never
 	// logged whole.
 	URL string
+	// Password, when not "", is Redis's password, used instead of the
+	// URL's: it needs no escaping. It is never logged.
+	Password string
 	// CAFile is an extra PEM bundle trusted, with the system roots, for a
 	// rediss:// server. "" = system roots only.
 	CAFile string
@@ -214,7 +217,11 @@ func clientOptions(opts Options) (*redis.Options, error) {
 	ro, err := redis.ParseURL(opts.URL)
 	if err != nil {
 		// go-redis errors may quote the URL, password included.
-		return nil, fmt.Errorf("shared.redis %s is not a valid redis:// or rediss:// URL", redacted(opts.URL))
+		return nil, fmt.Errorf("shared.redis %s is not a valid redis:// or rediss:// URL "+
+			"(a password in it must have its reserved characters, such as /, percent-escaped, or be given by shared.password_env)", redacted(opts.URL))
+	}
+	if opts.Password != "" {
+		ro.Password = opts.Password
 	}
 	ro.DialTimeout = opts.Timeout
 	ro.ReadTimeout = opts.Timeout
