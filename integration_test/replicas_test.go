@@ -105,19 +105,17 @@ func TestReplicasRefreshOAuthOnce(t *testing.T) {
 	if n := fake.Hits("/v1/oauth/token"); n != 1 {
 		t.Fatalf("%d refreshes at start, want 1", n)
 	}
-	access := ""
+	access, refresh := "", ""
 	for _, p := range ps {
-		cfg, err := config.Parse(mustRead(t, p.cfgPath), p.cfgPath, os.Getenv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if a := cfg.Profiles[0].OAuth.AccessToken; a != "stale-access-token-0001" {
-			access = a // the replica that refreshed wrote it back
+		if a, r := oauthPair(t, p); a != "stale-access-token-0001" {
+			access, refresh = a, r // the replica that refreshed wrote it back
 		}
 	}
 	if access == "" {
 		t.Fatal("no replica wrote the refreshed token back")
 	}
+	// The others write it too: the refresh token their files held is spent.
+	waitOAuthPair(t, ps, access, refresh)
 
 	fake.Reset()
 	fake.Revoke(access)
@@ -136,6 +134,38 @@ func TestReplicasRefreshOAuthOnce(t *testing.T) {
 	}
 	if n := fake.Hits("/v1/oauth/token"); n != 1 {
 		t.Errorf("%d refreshes at the fake for 30 calls on 3 replicas, want exactly 1", n)
+	}
+	newest, newestRefresh := "", ""
+	for _, p := range ps {
+		if a, r := oauthPair(t, p); a != access {
+			newest, newestRefresh = a, r
+		}
+	}
+	if newest == "" || newestRefresh == refresh {
+		t.Fatalf("no replica wrote the second refresh's pair back (refresh token %q)", newestRefresh)
+	}
+	waitOAuthPair(t, ps, newest, newestRefresh)
+}
+
+// oauthPair is the OAuth access and refresh token in p's config file.
+func oauthPair(t *testing.T, p *proc) (access, refresh string) {
+	t.Helper()
+	cfg, err := config.Parse(mustRead(t, p.cfgPath), p.cfgPath, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.Profiles[0].OAuth
+	return o.AccessToken, o.RefreshToken
+}
+
+// waitOAuthPair waits until every replica's config file holds this pair.
+func waitOAuthPair(t *testing.T, ps []*proc, access, refresh string) {
+	t.Helper()
+	for i, p := range ps {
+		testwait.Until(t, 5*time.Second, fmt.Sprintf("replica %d's config to hold the refreshed pair", i), func() bool {
+			a, r := oauthPair(t, p)
+			return a == access && r == refresh
+		})
 	}
 }
 

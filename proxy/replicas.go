@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/shared"
+	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -34,6 +36,9 @@ type replicas struct {
 	// the token each profile's source gave last: in shared mode only a
 	// source that changed replaces the token in use.
 	sourceTokens map[string]string
+	// unwritableTold: the config could not take another replica's OAuth
+	// tokens, and the log said so (once).
+	unwritableTold atomic.Bool
 }
 
 // newReplicas builds the shared store of cfg when the shared mode is on.
@@ -150,6 +155,7 @@ func (s *Server) onSharedToken(t shared.Token) {
 func (s *Server) useSharedToken(p *profile, t shared.Token, msg string) {
 	if t.Refresh != "" {
 		p.setOAuth(t.Access, t.Refresh)
+		s.keepSharedOAuth(p, t)
 	}
 	if p.gate.Token() == t.Access {
 		return
@@ -254,8 +260,39 @@ func (s *Server) refreshShared(ctx context.Context, p *profile, rejected string,
 	}
 	if t.Refresh != "" {
 		p.setOAuth(t.Access, t.Refresh)
+		s.keepSharedOAuth(p, t)
 	}
 	return t.Access, nil
+}
+
+// keepSharedOAuth writes an OAuth pair that another replica got into this
+// replica's config file, as the refreshing replica does with its own:
+// the refresh token the file held is spent, and a restart while Redis is
+// down (or after it lost its data) must not send it. In the background,
+// never delaying a call; skipped when a newer pair came meanwhile. A file
+// that cannot be written (a Secret's read-only mount) is fine: the pair
+// lives in Redis; said once, at debug.
+func (s *Server) keepSharedOAuth(p *profile, t shared.Token) {
+	store := s.replicas.store
+	if store == nil || t.Refresh == "" || t.By == store.ID() || p.config().OAuth == nil {
+		return
+	}
+	path := s.runtime().cfg.Path
+	s.bg.wg.Add(1)
+	go func() {
+		defer s.bg.wg.Done()
+		err := s.persistOAuthIf(path, p.name, tokensource.OAuthTokens{AccessToken: t.Access, RefreshToken: t.Refresh},
+			func() bool { return store.Held(p.name).Access == t.Access })
+		switch {
+		case err == nil:
+			s.log.Debug().Str("profile", p.name).Str("token", rewrite.Fingerprint(t.Access)).
+				Msg("OAuth tokens from another replica written into the config")
+		case errors.Is(err, errNotCurrent):
+		case s.replicas.unwritableTold.CompareAndSwap(false, true):
+			s.log.Debug().Str("profile", p.name).Err(err).
+				Msg("OAuth tokens from another replica not written into the config (kept in Redis and memory)")
+		}
+	}()
 }
 
 // sourceChanges records the tokens that the profiles' sources gave now
