@@ -453,3 +453,77 @@ func TestReplicasRedisPasswordFromTheEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicasWaitForRedisBeforeRefreshingAlone: Redis is down when the
+// OAuth access token is revoked under calls on all three replicas; it is
+// back before the replicas' patience ends: one refresh at the fake (the
+// refresh token is sent once), every call answered 200.
+func TestReplicasWaitForRedisBeforeRefreshingAlone(t *testing.T) {
+	srv := redistest.Start(t)
+	fake, fakeCA := startFake(t)
+	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
+	ps := startReplicas(t, 3, fake, fakeCA, srv.URL(""),
+		"pause: {timeout: 30s}\noauth: {client_id: client-1, client_secret: client-secret-1, refresh_token: refresh-token-0001, access_token: stale-access-token-0001}\n")
+	waitShared(t, ps, "connected")
+	for id, code := range postPages(t, ps, []string{"warm-0", "warm-1", "warm-2"}) {
+		if code != 200 {
+			t.Fatalf("%s: %d", id, code)
+		}
+	}
+	access := ""
+	for _, p := range ps {
+		if a, _ := oauthPair(t, p); a != "stale-access-token-0001" {
+			access = a // the replica that refreshed wrote it back
+		}
+	}
+
+	srv.Kill()
+	waitShared(t, ps, "degraded")
+	fake.Reset()
+	fake.Revoke(access)
+	var ids []string
+	for i := range 9 {
+		ids = append(ids, fmt.Sprintf("down-%d", i))
+	}
+	results := make(chan map[string]int, 1)
+	go func() { results <- postPages(t, ps, ids) }()
+	for i, p := range ps {
+		testwait.Until(t, 5*time.Second, fmt.Sprintf("replica %d paused with its 3 calls", i), func() bool {
+			st := p.status(t).Profiles[0]
+			return st.State == "paused" && st.Waiting == 3
+		})
+	}
+	srv.Restart()
+	got := <-results
+	for _, id := range ids {
+		if got[id] != 200 || fake.Applied()[id] != 1 {
+			t.Errorf("%s: %d, applied %d times; want 200, once", id, got[id], fake.Applied()[id])
+		}
+	}
+	if n := fake.Hits("/v1/oauth/token"); n != 1 {
+		t.Errorf("%d refreshes at the fake, want exactly 1: the refresh token was sent more than once", n)
+	}
+}
+
+// TestReplicaRefreshesAloneWhenRedisStaysDown: Redis does not come back;
+// after its patience (half of pause.timeout) the replica refreshes alone
+// and its call is answered before pause.timeout.
+func TestReplicaRefreshesAloneWhenRedisStaysDown(t *testing.T) {
+	srv := redistest.Start(t)
+	fake, fakeCA := startFake(t)
+	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
+	ps := startReplicas(t, 1, fake, fakeCA, srv.URL(""),
+		"pause: {timeout: 4s}\noauth: {client_id: client-1, client_secret: client-secret-1, refresh_token: refresh-token-0001, access_token: stale-access-token-0001}\n")
+	waitShared(t, ps, "connected")
+	srv.Kill()
+	waitShared(t, ps, "degraded")
+	if got := postPages(t, ps, []string{"alone-0"}); got["alone-0"] != 200 {
+		t.Errorf("alone-0: %d, want 200", got["alone-0"])
+	}
+	if n := fake.Hits("/v1/oauth/token"); n != 1 {
+		t.Errorf("%d refreshes at the fake, want 1", n)
+	}
+	if ps[0].countLogs("refreshing on this replica alone") == 0 {
+		t.Error("the log does not say the replica refreshed alone")
+	}
+}

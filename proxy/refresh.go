@@ -83,6 +83,9 @@ func (s *Server) refreshLoop(p *profile) {
 				return shared.Token{Access: tr.AccessToken, Refresh: tr.RefreshToken}, err
 			})
 		}
+		if errors.Is(err, errRefreshNotNeeded) {
+			continue // the loop's first check ends it
+		}
 		if err == nil && tok == st.Token {
 			err = errGaveRejected
 		}

@@ -238,8 +238,9 @@ func (s *Server) onSharedHold(h shared.Hold) {
 }
 
 // refreshShared runs refresh once across the replicas: this replica's own
-// run, or the result of another's. Without Redis it runs refresh alone
-// and shares the result later.
+// run, or the result of another's. Without Redis it waits for it a while
+// (retrySharedRefresh), then runs refresh alone and shares the result
+// later.
 func (s *Server) refreshShared(ctx context.Context, p *profile, rejected string,
 	refresh func(ctx context.Context, cur shared.Token) (shared.Token, error)) (string, error) {
 	if s.replicas.store == nil {
@@ -248,7 +249,10 @@ func (s *Server) refreshShared(ctx context.Context, p *profile, rejected string,
 	}
 	t, err := s.replicas.store.Refresh(ctx, p.name, rejected, refresh)
 	if errors.Is(err, shared.ErrUnavailable) {
-		s.log.Warn().Str("profile", p.name).Err(err).Msg("shared state unavailable: refreshing on this replica alone")
+		t, err = s.retrySharedRefresh(ctx, p, rejected, err, refresh) // replicasdown.go
+	}
+	if errors.Is(err, shared.ErrUnavailable) {
+		s.log.Warn().Str("profile", p.name).Err(err).Msg("shared state still unavailable: refreshing on this replica alone")
 		if t, err = refresh(ctx, shared.Token{}); err != nil {
 			return "", err
 		}

@@ -63,8 +63,9 @@
 // never retried inline. Any failure turns Health to degraded with the error;
 // the replica keeps serving on its own state: its writes are kept as
 // pending and written at the next resync, and Refresh returns
-// ErrUnavailable so the caller refreshes on its own, as without the shared
-// mode. The subscriber reconnects with back-off (100 ms doubling to 5 s)
+// ErrUnavailable: the caller may try again a while (the proxy does, so
+// that the replicas do not all send the same refresh token) and then
+// refreshes on its own, as without the shared mode. The subscriber reconnects with back-off (100 ms doubling to 5 s)
 // and, once subscribed again, resyncs: it applies newer records, writes its
 // pending ones (version CAS decides), restores records that Redis lost
 // (a restarted Redis without persistence) and turns Health to connected.
