@@ -527,3 +527,33 @@ func TestReplicaRefreshesAloneWhenRedisStaysDown(t *testing.T) {
 		t.Error("the log does not say the replica refreshed alone")
 	}
 }
+
+// TestReplicasAnswerWithNotions429: a call on another replica that gives
+// up waiting for a shared hold (retry.max_wait shorter than it) gets the
+// 429 Notion answered, as a call on the replica that got it does, not one
+// of the proxy's making.
+func TestReplicasAnswerWithNotions429(t *testing.T) {
+	srv := redistest.Start(t)
+	fake, fakeCA := startFake(t, tokA)
+	ps := startReplicas(t, 2, fake, fakeCA, srv.URL(""), "retry: {max_wait: 2s}\ntoken: "+tokA+"\n")
+	waitShared(t, ps, "connected")
+
+	fake.FailNext(1, 429, "30")
+	code, notions, hdr := do(t, ps[0].baseClient(), "GET", ps[0].baseURL()+"/v1/users/me", nil, nil)
+	if code != 429 || hdr.Get("X-Notion-Request-Id") == "" {
+		t.Fatalf("the call that got the 429: %d %s (request id %q)", code, notions, hdr.Get("X-Notion-Request-Id"))
+	}
+	testwait.Until(t, 5*time.Second, "replica 1 held", func() bool { return ps[1].rateStatus(t).heldUntil("default") != nil })
+	code, body, got := do(t, ps[1].baseClient(), "GET", ps[1].baseURL()+"/v1/users/me", nil, nil)
+	if code != 429 || string(body) != string(notions) {
+		t.Errorf("the held replica answered %d %s, want Notion's 429 %s", code, body, notions)
+	}
+	for _, k := range []string{"Retry-After", "Content-Type", "X-Notion-Request-Id"} {
+		if got.Get(k) != hdr.Get(k) {
+			t.Errorf("%s: %q, want Notion's %q", k, got.Get(k), hdr.Get(k))
+		}
+	}
+	if n := len(fake.Requests()); n != 1 {
+		t.Errorf("the fake saw %d calls, want 1 (the held replica sends nothing)", n)
+	}
+}

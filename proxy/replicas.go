@@ -195,8 +195,9 @@ func (s *Server) onSharedRejected(name, fingerprint string) {
 }
 
 // shareHold tells the other replicas to hold p (and its workspace, when
-// the 429 named the workspace's limit) until until.
-func (s *Server) shareHold(p *profile, until time.Time, reason string) {
+// the 429 named the workspace's limit) until until, passing on Notion's
+// answer ans (nil: none kept).
+func (s *Server) shareHold(p *profile, until time.Time, reason string, ans *gate.Answer) {
 	if s.replicas.store == nil {
 		return
 	}
@@ -205,12 +206,13 @@ func (s *Server) shareHold(p *profile, until time.Time, reason string) {
 		return
 	}
 	ws := p.config().Workspace
+	sa := sharedAnswer(ans) // replicashold.go
 	s.bg.wg.Add(1)
 	go func() {
 		defer s.bg.wg.Done()
-		err := s.replicas.store.Hold(s.bg.ctx, shared.ScopeProfile, p.name, d, reason)
+		err := s.replicas.store.Hold(s.bg.ctx, shared.ScopeProfile, p.name, d, reason, sa)
 		if err == nil && ws != "" && rewrite.NamesWorkspace(reason) {
-			err = s.replicas.store.Hold(s.bg.ctx, shared.ScopeWorkspace, ws, d, reason)
+			err = s.replicas.store.Hold(s.bg.ctx, shared.ScopeWorkspace, ws, d, reason, sa)
 		}
 		if err != nil {
 			s.log.Debug().Str("profile", p.name).Err(err).Msg("rate-limit hold not shared")
@@ -229,9 +231,13 @@ func (s *Server) onSharedHold(h shared.Hold) {
 	if reason == "" {
 		reason = "rate_limited"
 	}
+	ans := gateAnswer(h.Answer) // replicashold.go
 	for _, p := range s.profiles.all() {
 		if (h.Scope == shared.ScopeProfile && p.name == h.Name) ||
 			(h.Scope == shared.ScopeWorkspace && p.config().Workspace == h.Name) {
+			if ans != nil {
+				p.last429.Store(ans) // what its calls that give up get
+			}
 			p.sched.HoldFor(d, reason)
 		}
 	}

@@ -10,14 +10,16 @@
 //
 //	P token:<profile>           hash  v (version), s (sealed token), fp, sfp, by
 //	P rejected:<profile>        string, fingerprint of a rejected token (PX 24h)
-//	P hold:<scope>:<name>       string "1", PX = the hold's remaining time;
-//	                            scope is "profile" or "workspace"
+//	P hold:<scope>:<name>       string, Notion's answer as JSON (or "1"),
+//	                            PX = the hold's remaining time; scope is
+//	                            "profile" or "workspace"
 //	P lock:refresh:<profile>    string, fencing number of the holder (PX LockTTL)
 //	P fence                     counter, INCR'd for each lock taken
 //	P events                    pub/sub channel of JSON messages:
 //	  {"kind":"token","profile":p,"v":7,"s":sealed,"by":replica}
 //	  {"kind":"rejected","profile":p,"fp":fp,"by":replica}
-//	  {"kind":"hold","scope":"profile","name":p,"ms":1500,"by":replica}
+//	  {"kind":"hold","scope":"profile","name":p,"ms":1500,"by":replica,
+//	   "ans":{"st":429,"h":{"Retry-After":"2",...},"b":"{...}"}}
 //
 // Only commands that Redis ≥ 6.2 and Valkey both have are used: HGETALL,
 // HGET, HSET, GET, SET NX PX, PTTL, INCR, DEL, PUBLISH, SUBSCRIBE, PING and
