@@ -557,3 +557,30 @@ func TestReplicasAnswerWithNotions429(t *testing.T) {
 		t.Errorf("the fake saw %d calls, want 1 (the held replica sends nothing)", n)
 	}
 }
+
+// TestReplicaWaitingForRedisTakesAWrittenToken: while a replica waits for
+// Redis to refresh, a person writes a token into its config: the calls
+// resume with it and the replica refreshes nothing.
+func TestReplicaWaitingForRedisTakesAWrittenToken(t *testing.T) {
+	srv := redistest.Start(t)
+	fake, fakeCA := startFake(t, tokB)
+	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
+	profile := func(access string) string {
+		return "pause: {timeout: 60s}\noauth: {client_id: client-1, client_secret: client-secret-1, refresh_token: refresh-token-0001, access_token: " + access + "}\n"
+	}
+	ps := startReplicas(t, 1, fake, fakeCA, srv.URL(""), profile("stale-access-token-0001"))
+	waitShared(t, ps, "connected")
+	srv.Kill()
+	waitShared(t, ps, "degraded")
+	results := make(chan map[string]int, 1)
+	go func() { results <- postPages(t, ps, []string{"written-0"}) }()
+	ps[0].waitLog("waiting for Redis", 5*time.Second)
+	writeAtomic(t, ps[0].cfgPath, []byte(replicaConfig(fake, fakeCA, srv.URL(""), profile(tokB))))
+	if got := <-results; got["written-0"] != 200 {
+		t.Errorf("written-0: %d, want 200", got["written-0"])
+	}
+	ps[0].waitLog("no refresh needed", 5*time.Second)
+	if n := fake.Hits("/v1/oauth/token"); n != 0 {
+		t.Errorf("%d refreshes at the fake, want none", n)
+	}
+}

@@ -58,6 +58,7 @@ func (s *Server) retrySharedRefresh(ctx context.Context, p *profile, rejected st
 			return shared.Token{}, err
 		}
 		if p.gate.Status().State == "ok" {
+			s.log.Info().Str("profile", p.name).Msg("the profile got a token while waiting for Redis: no refresh needed")
 			return shared.Token{}, errRefreshNotNeeded
 		}
 		backoff = min(2*backoff, sharedRefreshRetryMax)
