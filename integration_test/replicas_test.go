@@ -105,19 +105,17 @@ func TestReplicasRefreshOAuthOnce(t *testing.T) {
 	if n := fake.Hits("/v1/oauth/token"); n != 1 {
 		t.Fatalf("%d refreshes at start, want 1", n)
 	}
-	access := ""
+	access, refresh := "", ""
 	for _, p := range ps {
-		cfg, err := config.Parse(mustRead(t, p.cfgPath), p.cfgPath, os.Getenv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if a := cfg.Profiles[0].OAuth.AccessToken; a != "stale-access-token-0001" {
-			access = a // the replica that refreshed wrote it back
+		if a, r := oauthPair(t, p); a != "stale-access-token-0001" {
+			access, refresh = a, r // the replica that refreshed wrote it back
 		}
 	}
 	if access == "" {
 		t.Fatal("no replica wrote the refreshed token back")
 	}
+	// The others write it too: the refresh token their files held is spent.
+	waitOAuthPair(t, ps, access, refresh)
 
 	fake.Reset()
 	fake.Revoke(access)
@@ -136,6 +134,38 @@ func TestReplicasRefreshOAuthOnce(t *testing.T) {
 	}
 	if n := fake.Hits("/v1/oauth/token"); n != 1 {
 		t.Errorf("%d refreshes at the fake for 30 calls on 3 replicas, want exactly 1", n)
+	}
+	newest, newestRefresh := "", ""
+	for _, p := range ps {
+		if a, r := oauthPair(t, p); a != access {
+			newest, newestRefresh = a, r
+		}
+	}
+	if newest == "" || newestRefresh == refresh {
+		t.Fatalf("no replica wrote the second refresh's pair back (refresh token %q)", newestRefresh)
+	}
+	waitOAuthPair(t, ps, newest, newestRefresh)
+}
+
+// oauthPair is the OAuth access and refresh token in p's config file.
+func oauthPair(t *testing.T, p *proc) (access, refresh string) {
+	t.Helper()
+	cfg, err := config.Parse(mustRead(t, p.cfgPath), p.cfgPath, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.Profiles[0].OAuth
+	return o.AccessToken, o.RefreshToken
+}
+
+// waitOAuthPair waits until every replica's config file holds this pair.
+func waitOAuthPair(t *testing.T, ps []*proc, access, refresh string) {
+	t.Helper()
+	for i, p := range ps {
+		testwait.Until(t, 5*time.Second, fmt.Sprintf("replica %d's config to hold the refreshed pair", i), func() bool {
+			a, r := oauthPair(t, p)
+			return a == access && r == refresh
+		})
 	}
 }
 
@@ -388,5 +418,169 @@ func TestReplicasShareARateLimitHold(t *testing.T) {
 	}
 	if code := <-first; code != 200 {
 		t.Errorf("the call that got the 429: %d", code)
+	}
+}
+
+// TestReplicasRedisPasswordFromTheEnvironment: a Redis password made as
+// the README's recipe makes it (base64, with / + and =) reaches Redis
+// through shared.password_env; with the variable unset, run and check
+// refuse the config naming it.
+func TestReplicasRedisPasswordFromTheEnvironment(t *testing.T) {
+	const password = "x9/Qe+Lr4mZ/0aB+c7=="
+	srv := redistest.Start(t, "--requirepass", password)
+	fake, fakeCA := startFake(t, tokA)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "notion-proxy.yaml")
+	writeAtomic(t, path, []byte("listen: 127.0.0.1:0\n"+upstreamConfig(fake, fakeCA)+
+		"shared:\n  redis: "+srv.URL("")+"\n  password_env: REDIS_PASSWORD\n  prefix: 'it:'\ntoken: "+tokA+"\n"))
+
+	p := startProxyEnv(t, dir, path, []string{sharedKeyEnv, "REDIS_PASSWORD=" + password})
+	waitShared(t, []*proc{p}, "connected")
+	if code, body, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if logs := strings.Join(p.allLines(), "\n"); strings.Contains(logs, password) {
+		t.Error("the log shows the Redis password")
+	}
+
+	for _, cmd := range []string{"run", "check"} {
+		c := exec.Command(binary, cmd, "--config", path)
+		c.Dir = dir
+		c.Env = append(os.Environ(), sharedKeyEnv, "REDIS_PASSWORD=")
+		out, err := c.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "shared.password_env names REDIS_PASSWORD, which is not set") {
+			t.Errorf("%s without REDIS_PASSWORD: %v, output:\n%s\nwant a refusal naming it", cmd, err, out)
+		}
+	}
+}
+
+// TestReplicasWaitForRedisBeforeRefreshingAlone: Redis is down when the
+// OAuth access token is revoked under calls on all three replicas; it is
+// back before the replicas' patience ends: one refresh at the fake (the
+// refresh token is sent once), every call answered 200.
+func TestReplicasWaitForRedisBeforeRefreshingAlone(t *testing.T) {
+	srv := redistest.Start(t)
+	fake, fakeCA := startFake(t)
+	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
+	ps := startReplicas(t, 3, fake, fakeCA, srv.URL(""),
+		"pause: {timeout: 30s}\noauth: {client_id: client-1, client_secret: client-secret-1, refresh_token: refresh-token-0001, access_token: stale-access-token-0001}\n")
+	waitShared(t, ps, "connected")
+	for id, code := range postPages(t, ps, []string{"warm-0", "warm-1", "warm-2"}) {
+		if code != 200 {
+			t.Fatalf("%s: %d", id, code)
+		}
+	}
+	access := ""
+	for _, p := range ps {
+		if a, _ := oauthPair(t, p); a != "stale-access-token-0001" {
+			access = a // the replica that refreshed wrote it back
+		}
+	}
+
+	srv.Kill()
+	waitShared(t, ps, "degraded")
+	fake.Reset()
+	fake.Revoke(access)
+	var ids []string
+	for i := range 9 {
+		ids = append(ids, fmt.Sprintf("down-%d", i))
+	}
+	results := make(chan map[string]int, 1)
+	go func() { results <- postPages(t, ps, ids) }()
+	for i, p := range ps {
+		testwait.Until(t, 5*time.Second, fmt.Sprintf("replica %d paused with its 3 calls", i), func() bool {
+			st := p.status(t).Profiles[0]
+			return st.State == "paused" && st.Waiting == 3
+		})
+	}
+	srv.Restart()
+	got := <-results
+	for _, id := range ids {
+		if got[id] != 200 || fake.Applied()[id] != 1 {
+			t.Errorf("%s: %d, applied %d times; want 200, once", id, got[id], fake.Applied()[id])
+		}
+	}
+	if n := fake.Hits("/v1/oauth/token"); n != 1 {
+		t.Errorf("%d refreshes at the fake, want exactly 1: the refresh token was sent more than once", n)
+	}
+}
+
+// TestReplicaRefreshesAloneWhenRedisStaysDown: Redis does not come back;
+// after its patience (half of pause.timeout) the replica refreshes alone
+// and its call is answered before pause.timeout.
+func TestReplicaRefreshesAloneWhenRedisStaysDown(t *testing.T) {
+	srv := redistest.Start(t)
+	fake, fakeCA := startFake(t)
+	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
+	ps := startReplicas(t, 1, fake, fakeCA, srv.URL(""),
+		"pause: {timeout: 4s}\noauth: {client_id: client-1, client_secret: client-secret-1, refresh_token: refresh-token-0001, access_token: stale-access-token-0001}\n")
+	waitShared(t, ps, "connected")
+	srv.Kill()
+	waitShared(t, ps, "degraded")
+	if got := postPages(t, ps, []string{"alone-0"}); got["alone-0"] != 200 {
+		t.Errorf("alone-0: %d, want 200", got["alone-0"])
+	}
+	if n := fake.Hits("/v1/oauth/token"); n != 1 {
+		t.Errorf("%d refreshes at the fake, want 1", n)
+	}
+	if ps[0].countLogs("refreshing on this replica alone") == 0 {
+		t.Error("the log does not say the replica refreshed alone")
+	}
+}
+
+// TestReplicasAnswerWithNotions429: a call on another replica that gives
+// up waiting for a shared hold (retry.max_wait shorter than it) gets the
+// 429 Notion answered, as a call on the replica that got it does, not one
+// of the proxy's making.
+func TestReplicasAnswerWithNotions429(t *testing.T) {
+	srv := redistest.Start(t)
+	fake, fakeCA := startFake(t, tokA)
+	ps := startReplicas(t, 2, fake, fakeCA, srv.URL(""), "retry: {max_wait: 2s}\ntoken: "+tokA+"\n")
+	waitShared(t, ps, "connected")
+
+	fake.FailNext(1, 429, "30")
+	code, notions, hdr := do(t, ps[0].baseClient(), "GET", ps[0].baseURL()+"/v1/users/me", nil, nil)
+	if code != 429 || hdr.Get("X-Notion-Request-Id") == "" {
+		t.Fatalf("the call that got the 429: %d %s (request id %q)", code, notions, hdr.Get("X-Notion-Request-Id"))
+	}
+	testwait.Until(t, 5*time.Second, "replica 1 held", func() bool { return ps[1].rateStatus(t).heldUntil("default") != nil })
+	code, body, got := do(t, ps[1].baseClient(), "GET", ps[1].baseURL()+"/v1/users/me", nil, nil)
+	if code != 429 || string(body) != string(notions) {
+		t.Errorf("the held replica answered %d %s, want Notion's 429 %s", code, body, notions)
+	}
+	for _, k := range []string{"Retry-After", "Content-Type", "X-Notion-Request-Id"} {
+		if got.Get(k) != hdr.Get(k) {
+			t.Errorf("%s: %q, want Notion's %q", k, got.Get(k), hdr.Get(k))
+		}
+	}
+	if n := len(fake.Requests()); n != 1 {
+		t.Errorf("the fake saw %d calls, want 1 (the held replica sends nothing)", n)
+	}
+}
+
+// TestReplicaWaitingForRedisTakesAWrittenToken: while a replica waits for
+// Redis to refresh, a person writes a token into its config: the calls
+// resume with it and the replica refreshes nothing.
+func TestReplicaWaitingForRedisTakesAWrittenToken(t *testing.T) {
+	srv := redistest.Start(t)
+	fake, fakeCA := startFake(t, tokB)
+	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
+	profile := func(access string) string {
+		return "pause: {timeout: 60s}\noauth: {client_id: client-1, client_secret: client-secret-1, refresh_token: refresh-token-0001, access_token: " + access + "}\n"
+	}
+	ps := startReplicas(t, 1, fake, fakeCA, srv.URL(""), profile("stale-access-token-0001"))
+	waitShared(t, ps, "connected")
+	srv.Kill()
+	waitShared(t, ps, "degraded")
+	results := make(chan map[string]int, 1)
+	go func() { results <- postPages(t, ps, []string{"written-0"}) }()
+	ps[0].waitLog("waiting for Redis", 5*time.Second)
+	writeAtomic(t, ps[0].cfgPath, []byte(replicaConfig(fake, fakeCA, srv.URL(""), profile(tokB))))
+	if got := <-results; got["written-0"] != 200 {
+		t.Errorf("written-0: %d, want 200", got["written-0"])
+	}
+	ps[0].waitLog("no refresh needed", 5*time.Second)
+	if n := fake.Hits("/v1/oauth/token"); n != 0 {
+		t.Errorf("%d refreshes at the fake, want none", n)
 	}
 }

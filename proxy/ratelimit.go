@@ -83,7 +83,7 @@ func (s *Server) holdProfile(c *call, req *http.Request, resp *http.Response) (*
 	}
 	before := p.sched.Status()
 	until := p.sched.Hold(d, resp.StatusCode, reason)
-	s.shareHold(p, until, reason)
+	s.shareHold(p, until, reason, ans)
 	if ws := p.config().Workspace; ws != "" && rewrite.NamesWorkspace(reason) {
 		for _, other := range s.profiles.all() {
 			if other != p && other.config().Workspace == ws {

@@ -83,6 +83,9 @@ func (s *Server) refreshLoop(p *profile) {
 				return shared.Token{Access: tr.AccessToken, Refresh: tr.RefreshToken}, err
 			})
 		}
+		if errors.Is(err, errRefreshNotNeeded) {
+			continue // the loop's first check ends it
+		}
 		if err == nil && tok == st.Token {
 			err = errGaveRejected
 		}
@@ -154,9 +157,24 @@ func (s *Server) refreshOAuth(ctx context.Context, p *profile, o config.OAuth) (
 // persistOAuth writes refreshed OAuth tokens into the config file,
 // comments and layout kept, by temp file and rename.
 func (s *Server) persistOAuth(path, profile string, tr tokensource.OAuthTokens) error {
+	return s.persistOAuthIf(path, profile, tr, nil)
+}
+
+// errNotCurrent: tokens to write into the config were replaced meanwhile.
+var errNotCurrent = errors.New("newer tokens replaced them")
+
+// persistOAuthIf is persistOAuth when still (nil: always) answers true,
+// asked with the reload lock held, so that of several writes the last
+// is the newest pair. The written access token becomes the profile's
+// source token: the reload that the write causes does not take it for a
+// new token from a person (replicas.go sourceChanges).
+func (s *Server) persistOAuthIf(path, profile string, tr tokensource.OAuthTokens, still func() bool) error {
 	s.reloads.mu.Lock()
 	defer s.reloads.mu.Unlock()
-	return atomicfile.Edit(path, nil, func(data []byte) ([]byte, error) {
+	if still != nil && !still() {
+		return errNotCurrent
+	}
+	err := atomicfile.Edit(path, nil, func(data []byte) ([]byte, error) {
 		if data == nil {
 			return nil, fmt.Errorf("config %s is gone", path)
 		}
@@ -166,4 +184,8 @@ func (s *Server) persistOAuth(path, profile string, tr tokensource.OAuthTokens) 
 		}
 		return out, nil
 	})
+	if err == nil {
+		s.replicas.sourceTokens[profile] = tr.AccessToken
+	}
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/shared"
+	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -34,6 +36,9 @@ type replicas struct {
 	// the token each profile's source gave last: in shared mode only a
 	// source that changed replaces the token in use.
 	sourceTokens map[string]string
+	// unwritableTold: the config could not take another replica's OAuth
+	// tokens, and the log said so (once).
+	unwritableTold atomic.Bool
 }
 
 // newReplicas builds the shared store of cfg when the shared mode is on.
@@ -44,11 +49,10 @@ func (s *Server) newReplicas(cfg *config.Config) error {
 	if !cfg.Shared.Enabled() {
 		return nil
 	}
-	key, err := shared.LoadKey(s.getenv, cfg.Shared.KeyEnv)
+	opts, err := sharedOptions(cfg, s.getenv)
 	if err != nil {
-		return fmt.Errorf("%s: shared: %w", cfg.Path, err)
+		return err
 	}
-	opts := sharedOptions(cfg, key)
 	opts.Log = s.log
 	store, err := shared.New(opts)
 	if err != nil {
@@ -151,6 +155,7 @@ func (s *Server) onSharedToken(t shared.Token) {
 func (s *Server) useSharedToken(p *profile, t shared.Token, msg string) {
 	if t.Refresh != "" {
 		p.setOAuth(t.Access, t.Refresh)
+		s.keepSharedOAuth(p, t)
 	}
 	if p.gate.Token() == t.Access {
 		return
@@ -190,8 +195,9 @@ func (s *Server) onSharedRejected(name, fingerprint string) {
 }
 
 // shareHold tells the other replicas to hold p (and its workspace, when
-// the 429 named the workspace's limit) until until.
-func (s *Server) shareHold(p *profile, until time.Time, reason string) {
+// the 429 named the workspace's limit) until until, passing on Notion's
+// answer ans (nil: none kept).
+func (s *Server) shareHold(p *profile, until time.Time, reason string, ans *gate.Answer) {
 	if s.replicas.store == nil {
 		return
 	}
@@ -200,12 +206,13 @@ func (s *Server) shareHold(p *profile, until time.Time, reason string) {
 		return
 	}
 	ws := p.config().Workspace
+	sa := sharedAnswer(ans) // replicashold.go
 	s.bg.wg.Add(1)
 	go func() {
 		defer s.bg.wg.Done()
-		err := s.replicas.store.Hold(s.bg.ctx, shared.ScopeProfile, p.name, d, reason)
+		err := s.replicas.store.Hold(s.bg.ctx, shared.ScopeProfile, p.name, d, reason, sa)
 		if err == nil && ws != "" && rewrite.NamesWorkspace(reason) {
-			err = s.replicas.store.Hold(s.bg.ctx, shared.ScopeWorkspace, ws, d, reason)
+			err = s.replicas.store.Hold(s.bg.ctx, shared.ScopeWorkspace, ws, d, reason, sa)
 		}
 		if err != nil {
 			s.log.Debug().Str("profile", p.name).Err(err).Msg("rate-limit hold not shared")
@@ -224,17 +231,22 @@ func (s *Server) onSharedHold(h shared.Hold) {
 	if reason == "" {
 		reason = "rate_limited"
 	}
+	ans := gateAnswer(h.Answer) // replicashold.go
 	for _, p := range s.profiles.all() {
 		if (h.Scope == shared.ScopeProfile && p.name == h.Name) ||
 			(h.Scope == shared.ScopeWorkspace && p.config().Workspace == h.Name) {
+			if ans != nil {
+				p.last429.Store(ans) // what its calls that give up get
+			}
 			p.sched.HoldFor(d, reason)
 		}
 	}
 }
 
 // refreshShared runs refresh once across the replicas: this replica's own
-// run, or the result of another's. Without Redis it runs refresh alone
-// and shares the result later.
+// run, or the result of another's. Without Redis it waits for it a while
+// (retrySharedRefresh), then runs refresh alone and shares the result
+// later.
 func (s *Server) refreshShared(ctx context.Context, p *profile, rejected string,
 	refresh func(ctx context.Context, cur shared.Token) (shared.Token, error)) (string, error) {
 	if s.replicas.store == nil {
@@ -243,7 +255,10 @@ func (s *Server) refreshShared(ctx context.Context, p *profile, rejected string,
 	}
 	t, err := s.replicas.store.Refresh(ctx, p.name, rejected, refresh)
 	if errors.Is(err, shared.ErrUnavailable) {
-		s.log.Warn().Str("profile", p.name).Err(err).Msg("shared state unavailable: refreshing on this replica alone")
+		t, err = s.retrySharedRefresh(ctx, p, rejected, err, refresh) // replicasdown.go
+	}
+	if errors.Is(err, shared.ErrUnavailable) {
+		s.log.Warn().Str("profile", p.name).Err(err).Msg("shared state still unavailable: refreshing on this replica alone")
 		if t, err = refresh(ctx, shared.Token{}); err != nil {
 			return "", err
 		}
@@ -255,8 +270,39 @@ func (s *Server) refreshShared(ctx context.Context, p *profile, rejected string,
 	}
 	if t.Refresh != "" {
 		p.setOAuth(t.Access, t.Refresh)
+		s.keepSharedOAuth(p, t)
 	}
 	return t.Access, nil
+}
+
+// keepSharedOAuth writes an OAuth pair that another replica got into this
+// replica's config file, as the refreshing replica does with its own:
+// the refresh token the file held is spent, and a restart while Redis is
+// down (or after it lost its data) must not send it. In the background,
+// never delaying a call; skipped when a newer pair came meanwhile. A file
+// that cannot be written (a Secret's read-only mount) is fine: the pair
+// lives in Redis; said once, at debug.
+func (s *Server) keepSharedOAuth(p *profile, t shared.Token) {
+	store := s.replicas.store
+	if store == nil || t.Refresh == "" || t.By == store.ID() || p.config().OAuth == nil {
+		return
+	}
+	path := s.runtime().cfg.Path
+	s.bg.wg.Add(1)
+	go func() {
+		defer s.bg.wg.Done()
+		err := s.persistOAuthIf(path, p.name, tokensource.OAuthTokens{AccessToken: t.Access, RefreshToken: t.Refresh},
+			func() bool { return store.Held(p.name).Access == t.Access })
+		switch {
+		case err == nil:
+			s.log.Debug().Str("profile", p.name).Str("token", rewrite.Fingerprint(t.Access)).
+				Msg("OAuth tokens from another replica written into the config")
+		case errors.Is(err, errNotCurrent):
+		case s.replicas.unwritableTold.CompareAndSwap(false, true):
+			s.log.Debug().Str("profile", p.name).Err(err).
+				Msg("OAuth tokens from another replica not written into the config (kept in Redis and memory)")
+		}
+	}()
 }
 
 // sourceChanges records the tokens that the profiles' sources gave now
@@ -303,11 +349,11 @@ func sharedProblems(cfg *config.Config, getenv func(string) string) []error {
 	if !cfg.Shared.Enabled() {
 		return nil
 	}
-	key, err := shared.LoadKey(getenv, cfg.Shared.KeyEnv)
+	opts, err := sharedOptions(cfg, getenv)
 	if err != nil {
-		return []error{fmt.Errorf("%s: shared: %w", cfg.Path, err)}
+		return []error{err}
 	}
-	store, err := shared.New(sharedOptions(cfg, key))
+	store, err := shared.New(opts)
 	if err != nil {
 		return []error{fmt.Errorf("%s: %w", cfg.Path, err)}
 	}
@@ -315,8 +361,22 @@ func sharedProblems(cfg *config.Config, getenv func(string) string) []error {
 	return nil
 }
 
-// sharedOptions are the store's options from cfg.
-func sharedOptions(cfg *config.Config, key []byte) shared.Options {
-	return shared.Options{URL: cfg.Shared.Redis, CAFile: cfg.Shared.CA, Key: key,
+// sharedOptions are the store's options from cfg, with the sealing key
+// and the Redis password (shared.password_env) from the environment. An
+// error (no key, a password_env that is not set) means the shared mode
+// cannot start; it never shows a secret.
+func sharedOptions(cfg *config.Config, getenv func(string) string) (shared.Options, error) {
+	key, err := shared.LoadKey(getenv, cfg.Shared.KeyEnv)
+	if err != nil {
+		return shared.Options{}, fmt.Errorf("%s: shared: %w", cfg.Path, err)
+	}
+	opts := shared.Options{URL: cfg.Shared.Redis, CAFile: cfg.Shared.CA, Key: key,
 		Prefix: cfg.Shared.Prefix, Timeout: cfg.Shared.Timeout}
+	if name := cfg.Shared.PasswordEnv; name != "" {
+		if opts.Password = getenv(name); opts.Password == "" {
+			return shared.Options{}, fmt.Errorf("%s: shared.password_env names %s, which is not set: "+
+				"set it on every replica to Redis's password", cfg.Path, name)
+		}
+	}
+	return opts, nil
 }

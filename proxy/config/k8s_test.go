@@ -72,7 +72,9 @@ func TestKubernetesExample(t *testing.T) {
 		for _, c := range o.Spec.Template.Spec.InitContainers {
 			if c.Name == "notion-proxy" {
 				for _, e := range c.Env {
-					env[e.Name] = "value-of-" + e.Name
+					// Secrets as the README's recipe makes them:
+					// base64 of random bytes, with / + and =.
+					env[e.Name] = "value/of+" + e.Name + "=="
 				}
 			}
 		}
@@ -90,8 +92,11 @@ func TestKubernetesExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the Secret's notion-proxy.yaml: %v", err)
 	}
-	if !cfg.Shared.Enabled() || !strings.Contains(cfg.Shared.Redis, "value-of-REDIS_PASSWORD") {
-		t.Errorf("shared = %+v, want Redis with the password from the environment", cfg.Shared)
+	if !cfg.Shared.Enabled() || cfg.Shared.PasswordEnv == "" || strings.Contains(cfg.Shared.Redis, "value/of") {
+		t.Errorf("shared = %+v, want Redis with the password from the environment by password_env, not in the URL", cfg.Shared)
+	}
+	if _, ok := env[cfg.Shared.PasswordEnv]; !ok {
+		t.Errorf("the sidecar does not set the Redis password %s", cfg.Shared.PasswordEnv)
 	}
 	if _, ok := env[cfg.Shared.KeyEnv]; !ok {
 		t.Errorf("the sidecar does not set the sealing key %s", cfg.Shared.KeyEnv)

@@ -25,6 +25,10 @@ func TestParseShared(t *testing.T) {
 			Shared{Redis: "redis://:pw@redis:6379", KeyEnv: DefaultSharedKeyEnv, Prefix: DefaultSharedPrefix, Timeout: DefaultSharedTimeout}},
 		{"a URL from an unset variable means off", lines("shared:", "  redis: ${UNSET}", "token: x"),
 			Shared{KeyEnv: DefaultSharedKeyEnv, Prefix: DefaultSharedPrefix, Timeout: DefaultSharedTimeout}},
+		{"the password may come from password_env, the URL without one", lines("shared:", "  redis: redis://redis:6379/0", "  password_env: REDIS_PASSWORD", "token: x"),
+			Shared{Redis: "redis://redis:6379/0", PasswordEnv: "REDIS_PASSWORD", KeyEnv: DefaultSharedKeyEnv, Prefix: DefaultSharedPrefix, Timeout: DefaultSharedTimeout}},
+		{"password_env with a user in the URL is accepted", lines("shared:", "  redis: redis://proxy@redis:6379/0", "  password_env: REDIS_PASSWORD", "token: x"),
+			Shared{Redis: "redis://proxy@redis:6379/0", PasswordEnv: "REDIS_PASSWORD", KeyEnv: DefaultSharedKeyEnv, Prefix: DefaultSharedPrefix, Timeout: DefaultSharedTimeout}},
 		{"a host without a port or database is accepted", lines("shared:", "  redis: redis://redis", "token: x"),
 			Shared{Redis: "redis://redis", KeyEnv: DefaultSharedKeyEnv, Prefix: DefaultSharedPrefix, Timeout: DefaultSharedTimeout}},
 	}
@@ -64,11 +68,17 @@ func TestParseSharedErrors(t *testing.T) {
 		{"a prefix with a space is an error", lines("shared:", "  prefix: 'a b'"), 2, "shared.prefix contains whitespace"},
 		{"a timeout without a unit is an error", lines("shared:", "  timeout: 200"), 2, "shared.timeout: \"200\" is not a duration"},
 		{"a zero timeout is an error", lines("shared:", "  timeout: 0s"), 2, "shared.timeout must be positive"},
+		{"a password with a / in the URL names the fix", lines("shared:", "  redis: 'redis://:SECRET/k+q=@redis:6379/0'"), 2, "percent-escaped, or give it by shared.password_env"},
+		{"a password from the environment with a / names the fix", lines("shared:", "  redis: 'redis://:${REDIS_PASSWORD}@redis:6379/0'"), 2, "percent-escaped, or give it by shared.password_env"},
+		{"a password with a / and a numeric start names the fix", lines("shared:", "  redis: 'redis://:123/SECRET@redis:6379/0'"), 2, "or give it by shared.password_env"},
+		{"a password_env holding a password is an error", lines("shared:", "  redis: redis://redis", "  password_env: SECRET/k+q="), 3, "shared.password_env must be the name of an environment variable"},
+		{"a password both in the URL and by password_env is an error", lines("shared:", "  password_env: REDIS_PASSWORD", "  redis: redis://:SECRET@redis:6379/0"), 2, "give the password one way"},
 		{"a ca with a plain redis URL is an error", lines("shared:", "  redis: redis://redis:6379", "  ca: redis.pem"), 3, "shared.ca is set but shared.redis is not a rediss:// URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			wantParseError(t, tt.src, nil, tt.line, tt.msg)
+			// Base64 of random bytes, as a recipe makes it: / + and =.
+			wantParseError(t, tt.src, map[string]string{"REDIS_PASSWORD": "SECRET/k+q="}, tt.line, tt.msg)
 		})
 	}
 }

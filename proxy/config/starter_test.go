@@ -80,7 +80,7 @@ func TestExampleConfig(t *testing.T) {
 			"rate_limit:", "rps:", "burst:", "profiles:", "name:", "token:", "token_file:",
 			"token_env:", "token_command:", "oauth:", "client_id:", "client_secret:",
 			"refresh_token:", "access_token:", "match:", "allowed_hosts:", "cors:", "allowed_origins:",
-			"shared:", "redis:", "key_env:", "prefix:", "ca:",
+			"shared:", "redis:", "password_env:", "key_env:", "prefix:", "ca:",
 		} {
 			if !strings.Contains(data, key) {
 				t.Errorf("config.example.yaml does not mention %s", key)

@@ -2,12 +2,18 @@ package shared
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/notion-proxy/notion-proxy/internal/redistest"
 )
+
+// notionAnswer is a 429 as Notion sends it.
+var notionAnswer = &Answer{Status: 429,
+	Header: map[string]string{"Retry-After": "30", "Content-Type": "application/json", "X-Notion-Request-Id": "req-1"},
+	Body:   `{"object":"error","status":429,"code":"rate_limited","message":"slow down","request_id":"req-1"}`}
 
 // TestMessagesReachOtherReplicas checks pub/sub delivery of each kind of
 // message, and that the writer is not told of its own.
@@ -65,16 +71,36 @@ func TestMessagesReachOtherReplicas(t *testing.T) {
 			t.Fatalf("first message %s, want the rejection of token-2 (token-1's was sent again)", msg.Payload)
 		}
 	})
-	t.Run("a hold reaches the other", func(t *testing.T) {
+	t.Run("a hold reaches the other, with Notion's answer", func(t *testing.T) {
 		before := time.Now()
-		if err := a.Hold(ctx, ScopeWorkspace, "ws", time.Minute, "rate_limited"); err != nil {
+		if err := a.Hold(ctx, ScopeWorkspace, "ws", time.Minute, "rate_limited", notionAnswer); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, "b hears of the hold", func() bool {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			for _, h := range b.holds {
-				if h.Scope == ScopeWorkspace && h.Name == "ws" && h.Reason == "rate_limited" && h.Until.After(before.Add(50*time.Second)) {
+				if h.Scope == ScopeWorkspace && h.Name == "ws" && h.Reason == "rate_limited" && h.Until.After(before.Add(50*time.Second)) &&
+					reflect.DeepEqual(h.Answer, notionAnswer) {
+					return true
+				}
+			}
+			return false
+		})
+	})
+	t.Run("an answer too big to pass on is left out", func(t *testing.T) {
+		big := &Answer{Status: 429, Body: strings.Repeat("x", MaxAnswerBody+1)}
+		if err := a.Hold(ctx, ScopeProfile, "big", time.Minute, "rate_limited", big); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "b hears of the hold", func() bool {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			for _, h := range b.holds {
+				if h.Name == "big" {
+					if h.Answer != nil {
+						t.Errorf("a %d-byte answer was passed on", len(h.Answer.Body))
+					}
 					return true
 				}
 			}
@@ -90,5 +116,10 @@ func TestMessagesReachOtherReplicas(t *testing.T) {
 			return len(c.tokens) == 1 && c.tokens[0].Access == "token-1" &&
 				len(c.rejected) == 1 && len(c.holds) > 0
 		})
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if h := c.holds[0]; !reflect.DeepEqual(h.Answer, notionAnswer) {
+			t.Errorf("the hold learnt at the resync has answer %+v, want Notion's %+v", h.Answer, notionAnswer)
+		}
 	})
 }

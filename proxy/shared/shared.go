@@ -10,14 +10,16 @@
 //
 //	P token:<profile>           hash  v (version), s (sealed token), fp, sfp, by
 //	P rejected:<profile>        string, fingerprint of a rejected token (PX 24h)
-//	P hold:<scope>:<name>       string "1", PX = the hold's remaining time;
-//	                            scope is "profile" or "workspace"
+//	P hold:<scope>:<name>       string, Notion's answer as JSON (or "1"),
+//	                            PX = the hold's remaining time; scope is
+//	                            "profile" or "workspace"
 //	P lock:refresh:<profile>    string, fencing number of the holder (PX LockTTL)
 //	P fence                     counter, INCR'd for each lock taken
 //	P events                    pub/sub channel of JSON messages:
 //	  {"kind":"token","profile":p,"v":7,"s":sealed,"by":replica}
 //	  {"kind":"rejected","profile":p,"fp":fp,"by":replica}
-//	  {"kind":"hold","scope":"profile","name":p,"ms":1500,"by":replica}
+//	  {"kind":"hold","scope":"profile","name":p,"ms":1500,"by":replica,
+//	   "ans":{"st":429,"h":{"Retry-After":"2",...},"b":"{...}"}}
 //
 // Only commands that Redis ≥ 6.2 and Valkey both have are used: HGETALL,
 // HGET, HSET, GET, SET NX PX, PTTL, INCR, DEL, PUBLISH, SUBSCRIBE, PING and
@@ -63,8 +65,9 @@
 // never retried inline. Any failure turns Health to degraded with the error;
 // the replica keeps serving on its own state: its writes are kept as
 // pending and written at the next resync, and Refresh returns
-// ErrUnavailable so the caller refreshes on its own, as without the shared
-// mode. The subscriber reconnects with back-off (100 ms doubling to 5 s)
+// ErrUnavailable: the caller may try again a while (the proxy does, so
+// that the replicas do not all send the same refresh token) and then
+// refreshes on its own, as without the shared mode. The subscriber reconnects with back-off (100 ms doubling to 5 s)
 // and, once subscribed again, resyncs: it applies newer records, writes its
 // pending ones (version CAS decides), restores records that Redis lost
 // (a restarted Redis without persistence) and turns Health to connected.
@@ -102,6 +105,9 @@ type Options struct {
 	// URL is a redis:// or rediss:// URL (password included). It is never
 	// logged whole.
 	URL string
+	// Password, when not "", is Redis's password, used instead of the
+	// URL's: it needs no escaping. It is never logged.
+	Password string
 	// CAFile is an extra PEM bundle trusted, with the system roots, for a
 	// rediss:// server. "" = system roots only.
 	CAFile string
@@ -214,7 +220,11 @@ func clientOptions(opts Options) (*redis.Options, error) {
 	ro, err := redis.ParseURL(opts.URL)
 	if err != nil {
 		// go-redis errors may quote the URL, password included.
-		return nil, fmt.Errorf("shared.redis %s is not a valid redis:// or rediss:// URL", redacted(opts.URL))
+		return nil, fmt.Errorf("shared.redis %s is not a valid redis:// or rediss:// URL "+
+			"(a password in it must have its reserved characters, such as /, percent-escaped, or be given by shared.password_env)", redacted(opts.URL))
+	}
+	if opts.Password != "" {
+		ro.Password = opts.Password
 	}
 	ro.DialTimeout = opts.Timeout
 	ro.ReadTimeout = opts.Timeout

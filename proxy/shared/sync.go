@@ -128,21 +128,21 @@ func (s *Store) resync(ctx context.Context) error {
 	type reads struct {
 		token    *redis.MapStringStringCmd
 		rejected *redis.StringCmd
-		hold     *redis.DurationCmd
+		hold     holdReads
 	}
 	got := map[string]reads{}
-	spaceHolds := map[string]*redis.DurationCmd{}
+	spaceHolds := map[string]holdReads{}
 	err := s.op(ctx, "resync", func(ctx context.Context) error {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for name := range profiles {
 				got[name] = reads{
 					token:    p.HGetAll(ctx, s.keys.token(name)),
 					rejected: p.Get(ctx, s.keys.rejected(name)),
-					hold:     p.PTTL(ctx, s.keys.hold(ScopeProfile, name)),
+					hold:     readHold(ctx, p, s.keys.hold(ScopeProfile, name)),
 				}
 			}
 			for _, w := range spaces {
-				spaceHolds[w] = p.PTTL(ctx, s.keys.hold(ScopeWorkspace, w))
+				spaceHolds[w] = readHold(ctx, p, s.keys.hold(ScopeWorkspace, w))
 			}
 			return nil
 		})
@@ -168,17 +168,29 @@ func (s *Store) resync(ctx context.Context) error {
 				h.Rejected(name, fp)
 			}
 		}
-		if d := r.hold.Val(); d > 0 && h.Hold != nil {
-			h.Hold(Hold{Scope: ScopeProfile, Name: name, Until: now.Add(d)})
+		if d := r.hold.ttl.Val(); d > 0 && h.Hold != nil {
+			h.Hold(Hold{Scope: ScopeProfile, Name: name, Until: now.Add(d), Answer: parseAnswer(r.hold.value.Val())})
 		}
 	}
-	for w, cmd := range spaceHolds {
-		if d := cmd.Val(); d > 0 && h.Hold != nil {
-			h.Hold(Hold{Scope: ScopeWorkspace, Name: w, Until: now.Add(d)})
+	for w, r := range spaceHolds {
+		if d := r.ttl.Val(); d > 0 && h.Hold != nil {
+			h.Hold(Hold{Scope: ScopeWorkspace, Name: w, Until: now.Add(d), Answer: parseAnswer(r.value.Val())})
 		}
 	}
 	s.connected()
 	return nil
+}
+
+// holdReads are the pipelined reads of one hold key: its remaining time
+// and the answer it keeps.
+type holdReads struct {
+	ttl   *redis.DurationCmd
+	value *redis.StringCmd
+}
+
+// readHold queues the reads of the hold key in p.
+func readHold(ctx context.Context, p redis.Pipeliner, key string) holdReads {
+	return holdReads{ttl: p.PTTL(ctx, key), value: p.Get(ctx, key)}
 }
 
 // reconcile brings one profile's record and this replica's into line.
