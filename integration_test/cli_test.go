@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -124,16 +126,25 @@ func TestCheckSharesRunsValidation(t *testing.T) {
 		return path
 	}
 	write("not-pem.txt", "hello\n")
-	for _, tc := range []struct {
+	write("afile", "a file, not a directory\n")
+	type row struct {
 		desc, yaml     string
 		code           int
 		stdout, stderr string // each must contain this ("" = must be empty)
-	}{
+	}
+	var linuxOnly []row
+	if runtime.GOOS == "linux" {
+		// /proc takes no new files, even from root.
+		linuxOnly = append(linuxOnly, row{"a ca_dir where no file can be written is an error",
+			"ca_dir: /proc/notion-proxy-test/ca\ntoken: ntn_x\n", 1, "",
+			"CONFIG:1: ca_dir: cannot create the CA in /proc/notion-proxy-test/ca: open /proc/.notion-proxy-check-"})
+	}
+	for _, tc := range append([]row{
 		{"a missing upstream_ca is an error", "upstream_ca: missing.pem\ntoken: ntn_x\n", 1, "",
 			"CONFIG: upstream_ca: open " + filepath.Join(dir, "missing.pem") + ": no such file"},
 		{"an upstream_ca with no certificate is an error", "upstream_ca: not-pem.txt\ntoken: ntn_x\n", 1, "",
 			"CONFIG: upstream_ca " + filepath.Join(dir, "not-pem.txt") + " holds no PEM certificate"},
-		{"a missing token_file is a warning", "listen: 127.0.0.1:1\ntoken_file: nope\n", 0,
+		{"a missing token_file is a warning", "listen: 127.0.0.1:0\ntoken_file: nope\n", 0,
 			"warning: CONFIG:2: profile default: token_file " + filepath.Join(dir, "nope") + " does not exist", ""},
 		{"an unset token_env is a warning", "token_env: NOTION_PROXY_TEST_UNSET\n", 0,
 			"warning: CONFIG:1: profile default: token_env NOTION_PROXY_TEST_UNSET is not set", ""},
@@ -143,8 +154,14 @@ func TestCheckSharesRunsValidation(t *testing.T) {
 			"CONFIG:3: invalid YAML: this line is indented with a tab"},
 		{"an unset variable is named", "token: ${NOTION_PROXY_TEST_UNSET}\n", 1, "",
 			"CONFIG:1: token is empty: ${NOTION_PROXY_TEST_UNSET} is not set"},
-	} {
+		{"a ca_dir that cannot be created is an error", "ca_dir: afile/ca\ntoken: ntn_x\n", 1, "",
+			"CONFIG:1: ca_dir: cannot create the CA in " + filepath.Join(dir, "afile", "ca") + ": " +
+				filepath.Join(dir, "afile") + " is not a directory"},
+	}, linuxOnly...) {
 		t.Run(tc.desc, func(t *testing.T) {
+			if !strings.Contains(tc.yaml, "listen:") {
+				tc.yaml += "listen: 127.0.0.1:0\n" // run needs a free port
+			}
 			path := write("check.yaml", tc.yaml)
 			out, errOut, code := cli(t, dir, "", "check", path)
 			if code != tc.code {
@@ -159,8 +176,42 @@ func TestCheckSharesRunsValidation(t *testing.T) {
 			if tc.code == 1 && !strings.HasPrefix(errOut, path+":") {
 				t.Errorf("the error does not start with the file: %q", errOut)
 			}
+			// check passes exactly the configs run serves.
+			if started, log := runStarts(t, dir, path); started != (code == 0) {
+				t.Errorf("check exited %d but run started=%v:\n%s", code, started, log)
+			}
 		})
 	}
+}
+
+// runStarts runs `notion-proxy run` on the config at path and reports
+// whether it started serving (then stops it) or exited first, with its log.
+func runStarts(t *testing.T, dir, path string) (bool, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "run", "--config", path)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NOTION_PROXY_CONFIG=", "HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY=")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	started := false
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if !started && strings.Contains(sc.Text(), `"message":"listening"`) {
+			started = true
+			_ = cmd.Process.Signal(os.Interrupt)
+		}
+	}
+	_ = cmd.Wait()
+	return started, log.String()
 }
 
 func TestTokenSetRefusesAMissingConfig(t *testing.T) {

@@ -33,6 +33,7 @@ type Config struct {
 	Upstream      *url.URL // default https://api.notion.com; never nil after Parse
 	UpstreamCA    string   // absolute path of an extra PEM bundle, or ""
 	CADir         string   // absolute; default: the directory of Path
+	CADirLine     int      // line of ca_dir in the file, for messages; 0 = the default
 	NotionVersion string   // default "2022-06-28"
 	OtherHosts    string   // OtherHostsTunnel (default) or OtherHostsDeny
 	ProxyAuth     string   // "user:password" or ""
