@@ -58,8 +58,8 @@ func tokenHint(p config.Profile) string {
 		return "set " + p.TokenEnv + " and restart the proxy, or use token_file or token"
 	case p.TokenFile != "":
 		if _, err := os.Stat(filepath.Dir(p.TokenFile)); err != nil {
-			// The watch needs the directory; --poll reads the file anyway.
-			return "its directory " + filepath.Dir(p.TokenFile) + " does not exist: create it and restart, or run with --poll"
+			// The watcher looks for the directory until it appears.
+			return "its directory " + filepath.Dir(p.TokenFile) + " does not exist yet: the token is picked up when the directory and the file appear"
 		}
 		return "it is picked up as soon as the file holds one"
 	default:

@@ -63,7 +63,7 @@ func TestPreflightRefusesWhatRunCannotUseAndWarnsOfTokensNotReady(t *testing.T) 
 			yaml: "listen: 127.0.0.1:0\ntoken_file: missing.token\n", wantWarning: "does not exist",
 			wantWarnStart: "CONFIG:2: profile default: token_file"},
 		{desc: "a token_file in a missing directory is a warning that says how it can be seen",
-			yaml: "token_file: nodir/token\n", wantWarning: "its directory " + filepath.Join(dir, "nodir") + " does not exist: create it and restart, or run with --poll"},
+			yaml: "token_file: nodir/token\n", wantWarning: "its directory " + filepath.Join(dir, "nodir") + " does not exist yet: the token is picked up when the directory and the file appear"},
 		{desc: "an empty token_file is a warning",
 			yaml: "token_file: empty.token\n", wantWarning: "is empty"},
 		{desc: "an unset token_env is a warning that says a restart is needed",
