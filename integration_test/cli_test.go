@@ -131,32 +131,39 @@ func TestCheckSharesRunsValidation(t *testing.T) {
 		desc, yaml     string
 		code           int
 		stdout, stderr string // each must contain this ("" = must be empty)
+		runLog         string // run's log must contain this
 	}
 	var linuxOnly []row
 	if runtime.GOOS == "linux" {
 		// /proc takes no new files, even from root.
 		linuxOnly = append(linuxOnly, row{"a ca_dir where no file can be written is an error",
 			"ca_dir: /proc/notion-proxy-test/ca\ntoken: ntn_x\n", 1, "",
-			"CONFIG:1: ca_dir: cannot create the CA in /proc/notion-proxy-test/ca: open /proc/.notion-proxy-check-"})
+			"CONFIG:1: ca_dir: cannot create the CA in /proc/notion-proxy-test/ca: open /proc/.notion-proxy-check-", ""})
 	}
 	for _, tc := range append([]row{
 		{"a missing upstream_ca is an error", "upstream_ca: missing.pem\ntoken: ntn_x\n", 1, "",
-			"CONFIG: upstream_ca: open " + filepath.Join(dir, "missing.pem") + ": no such file"},
+			"CONFIG: upstream_ca: open " + filepath.Join(dir, "missing.pem") + ": no such file", ""},
 		{"an upstream_ca with no certificate is an error", "upstream_ca: not-pem.txt\ntoken: ntn_x\n", 1, "",
-			"CONFIG: upstream_ca " + filepath.Join(dir, "not-pem.txt") + " holds no PEM certificate"},
+			"CONFIG: upstream_ca " + filepath.Join(dir, "not-pem.txt") + " holds no PEM certificate", ""},
 		{"a missing token_file is a warning", "listen: 127.0.0.1:0\ntoken_file: nope\n", 0,
-			"warning: CONFIG:2: profile default: token_file " + filepath.Join(dir, "nope") + " does not exist", ""},
+			"warning: CONFIG:2: profile default: token_file " + filepath.Join(dir, "nope") + " does not exist", "", ""},
 		{"an unset token_env is a warning", "token_env: NOTION_PROXY_TEST_UNSET\n", 0,
-			"warning: CONFIG:1: profile default: token_env NOTION_PROXY_TEST_UNSET is not set", ""},
+			"warning: CONFIG:1: profile default: token_env NOTION_PROXY_TEST_UNSET is not set", "", ""},
 		{"a parse error starts with file:line:", "listen: 127.0.0.1:1\nbogus: 1\n", 1, "",
-			"CONFIG:2: unknown key \"bogus\"\n"},
+			"CONFIG:2: unknown key \"bogus\"\n", ""},
 		{"a tab is explained at its line", "log:\n  level: info\n\tformat: json\n", 1, "",
-			"CONFIG:3: invalid YAML: this line is indented with a tab"},
+			"CONFIG:3: invalid YAML: this line is indented with a tab", ""},
 		{"an unset variable is named", "token: ${NOTION_PROXY_TEST_UNSET}\n", 1, "",
-			"CONFIG:1: token is empty: ${NOTION_PROXY_TEST_UNSET} is not set"},
+			"CONFIG:1: token is empty: ${NOTION_PROXY_TEST_UNSET} is not set", ""},
+		{"every unset variable is a warning at its line",
+			"listen: 127.0.0.1:0${NOTION_PROXY_TEST_UNSET}\nupstream: ${NOTION_PROXY_TEST_UNSET2}\ntoken: x${NOTION_PROXY_TEST_UNSET}\n", 0,
+			"warning: CONFIG:1: listen: ${NOTION_PROXY_TEST_UNSET} is not set: it reads as empty\n" +
+				"warning: CONFIG:2: upstream: ${NOTION_PROXY_TEST_UNSET2} is not set: it reads as empty\n" +
+				"warning: CONFIG:3: token: ${NOTION_PROXY_TEST_UNSET} is not set: it reads as empty\n", "",
+			`"line":2,"variable":"NOTION_PROXY_TEST_UNSET2","key":"upstream"`},
 		{"a ca_dir that cannot be created is an error", "ca_dir: afile/ca\ntoken: ntn_x\n", 1, "",
 			"CONFIG:1: ca_dir: cannot create the CA in " + filepath.Join(dir, "afile", "ca") + ": " +
-				filepath.Join(dir, "afile") + " is not a directory"},
+				filepath.Join(dir, "afile") + " is not a directory", ""},
 	}, linuxOnly...) {
 		t.Run(tc.desc, func(t *testing.T) {
 			if !strings.Contains(tc.yaml, "listen:") {
@@ -177,8 +184,12 @@ func TestCheckSharesRunsValidation(t *testing.T) {
 				t.Errorf("the error does not start with the file: %q", errOut)
 			}
 			// check passes exactly the configs run serves.
-			if started, log := runStarts(t, dir, path); started != (code == 0) {
+			started, log := runStarts(t, dir, path)
+			if started != (code == 0) {
 				t.Errorf("check exited %d but run started=%v:\n%s", code, started, log)
+			}
+			if !strings.Contains(log, tc.runLog) {
+				t.Errorf("run's log lacks %q:\n%s", tc.runLog, log)
 			}
 		})
 	}

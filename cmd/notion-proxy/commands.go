@@ -17,7 +17,8 @@ import (
 
 // cmdCheck validates the config and what it names (proxy.Preflight, as run
 // does). Problems go to stderr one a line, each starting with file:line:;
-// token sources that are not ready yet are warnings on stdout.
+// ${NAME}s that read as empty and token sources that are not ready yet are
+// warnings on stdout.
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	c := newSubcommand("check", stdout)
 	if err := c.parse(args); err != nil {
@@ -28,6 +29,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return errReported
+	}
+	for _, u := range cfg.Unset {
+		fmt.Fprintf(stdout, "warning: %s:%d: %s\n", cfg.Path, u.Line, u.Warning())
 	}
 	problems, waiting := proxy.Preflight(cfg, os.Getenv)
 	for _, w := range waiting {

@@ -13,8 +13,17 @@ func (p *parser) unsetNote(n *yaml.Node) string {
 	if n == nil || n.Kind != yaml.ScalarNode {
 		return ""
 	}
+	var refs []string
+	for _, name := range p.unsetNames(n.Value) {
+		refs = append(refs, "${"+name+"}")
+	}
+	return joinUnset(refs)
+}
+
+// unsetNames lists the names of the ${NAME} references in s whose variable
+// is unset or empty, in order; "$${" is a literal and names nothing.
+func (p *parser) unsetNames(s string) []string {
 	var unset []string
-	s := n.Value
 	for i := 0; i < len(s); {
 		switch {
 		case strings.HasPrefix(s[i:], "$${"):
@@ -22,17 +31,17 @@ func (p *parser) unsetNote(n *yaml.Node) string {
 		case strings.HasPrefix(s[i:], "${"):
 			end := strings.IndexByte(s[i+2:], '}')
 			if end < 0 {
-				return joinUnset(unset)
+				return unset
 			}
 			if name := s[i+2 : i+2+end]; isEnvName(name) && p.getenv(name) == "" {
-				unset = append(unset, "${"+name+"}")
+				unset = append(unset, name)
 			}
 			i += 2 + end + 1
 		default:
 			i++
 		}
 	}
-	return joinUnset(unset)
+	return unset
 }
 
 func joinUnset(refs []string) string {
