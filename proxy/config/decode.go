@@ -144,6 +144,9 @@ func (p *parser) setting(pr pair, v string, cfg *Config) error {
 		}
 		cfg.ProxyAuth = v
 	case "admin_token":
+		if problem := notSecretText(pr.val, "the admin token"); problem != "" {
+			return p.errAt(at, "admin_token %s", problem)
+		}
 		if problem := secretProblem(v); problem != "" {
 			return p.errAt(at, "admin_token %s", problem)
 		}

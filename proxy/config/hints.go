@@ -58,14 +58,38 @@ func joinUnset(refs []string) string {
 // token or another secret, or "" when n is text: no Notion credential is a
 // number, so one is a value pasted into the wrong key or cut short.
 func notText(n *yaml.Node) string {
+	switch plainKind(n) {
+	case "number":
+		return "is a number, not a token (Notion tokens look like ntn_… or secret_…); quote it if it really is the token"
+	case "bool":
+		return "is true or false, not a token; quote it if it really is the token"
+	}
+	return ""
+}
+
+// notSecretText is notText for a secret that is not a Notion token, such
+// as admin_token: what names it in the advice ("the admin token").
+func notSecretText(n *yaml.Node, what string) string {
+	switch plainKind(n) {
+	case "number":
+		return "is a number, not text; quote it if it really is " + what
+	case "bool":
+		return "is true or false, not text; quote it if it really is " + what
+	}
+	return ""
+}
+
+// plainKind is "number" or "bool" for an unquoted YAML scalar that YAML
+// reads as one, else "" (text, or any quoted or block value).
+func plainKind(n *yaml.Node) string {
 	if n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		return ""
 	}
 	switch n.ShortTag() {
 	case "!!int", "!!float":
-		return "is a number, not a token (Notion tokens look like ntn_… or secret_…); quote it if it really is the token"
+		return "number"
 	case "!!bool":
-		return "is true or false, not a token; quote it if it really is the token"
+		return "bool"
 	}
 	return ""
 }
