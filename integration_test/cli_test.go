@@ -251,16 +251,31 @@ func TestCASaysWhereItIsWithNoConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The Python recipe is README's, with this CA's paths.
+	// The Python and Java recipes are README's, with this CA's paths.
+	commands := []string{"python3 -m certifi", "REQUESTS_CA_BUNDLE=",
+		"$JAVA_HOME/lib/security/cacerts", "keytool ", "-Djavax.net.ssl.trustStore=", "-Dhttps.proxyHost="}
+	found := map[string]bool{}
 	for _, line := range strings.Split(out, "\n") {
 		line = strings.TrimSpace(line)
-		if !strings.Contains(line, "python3 -m certifi") && !strings.Contains(line, "REQUESTS_CA_BUNDLE=") {
-			continue
+		for _, c := range commands {
+			if !strings.Contains(line, c) {
+				continue
+			}
+			found[c] = true
+			line := strings.ReplaceAll(line, dir+"/", "")
+			if !strings.Contains(string(readme), line) {
+				t.Errorf("README lacks ca's line %q", line)
+			}
 		}
-		line = strings.ReplaceAll(line, dir+"/", "")
-		if !strings.Contains(string(readme), line) {
-			t.Errorf("README lacks ca's Python line %q", line)
+	}
+	for _, c := range commands {
+		if !found[c] {
+			t.Errorf("ca prints no line with %q", c)
 		}
+	}
+	// A truststore of ca.pem alone would refuse every other host.
+	if strings.Contains(out, "proxy.jks") || !strings.Contains(out, `cp "$JAVA_HOME/lib/security/cacerts" `+filepath.Join(dir, "java-cacerts")) {
+		t.Errorf("ca's Java recipe does not start from a copy of the JDK's cacerts:\n%s", out)
 	}
 }
 
