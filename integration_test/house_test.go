@@ -3,8 +3,10 @@ package integration_test
 import (
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,5 +53,37 @@ func TestNoLogFieldIsABareDuration(t *testing.T) {
 				t.Errorf("%s:%d: a log field with no unit: %s (log float64 …_ms or the duration as text)", file, i+1, strings.TrimSpace(line))
 			}
 		}
+	}
+}
+
+// TestTheBinaryLinksNoTestCode: nothing under integration_test/ is in the
+// binary, and none of this module's packages in it imports "testing" (the
+// test helpers such as internal/testwait and internal/redistest do). The
+// fake Notion of `notion-proxy demo` is internal/fakenotion, which is
+// shared code, not test code.
+func TestTheBinaryLinksNoTestCode(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{join .Imports \",\"}}", "./cmd/notion-proxy")
+	cmd.Dir = ".."
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const module = "github.com/notion-proxy/notion-proxy"
+	ours := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, " ")
+		if pkg != module && !strings.HasPrefix(pkg, module+"/") {
+			continue
+		}
+		ours++
+		if strings.HasPrefix(pkg, module+"/integration_test") {
+			t.Errorf("the binary links %s", pkg)
+		}
+		if slices.Contains(strings.Split(imports, ","), "testing") {
+			t.Errorf("the binary links %s, which imports testing", pkg)
+		}
+	}
+	if ours < 2 {
+		t.Fatalf("go list found %d of the module's packages:\n%s", ours, out)
 	}
 }
