@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"bytes"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // repoGoFiles lists the repository's Go files (test files too when tests
@@ -86,4 +88,89 @@ func TestTheBinaryLinksNoTestCode(t *testing.T) {
 	if ours < 2 {
 		t.Fatalf("go list found %d of the module's packages:\n%s", ours, out)
 	}
+}
+
+// TestEveryDesignAnchorIsAHeading: every link into docs/design.md with an
+// anchor ("docs/design.md#" and the anchor) in the repository, and every
+// in-page link inside docs/design.md and README.md, names a heading of
+// that file (GitHub's anchors).
+func TestEveryDesignAnchorIsAHeading(t *testing.T) {
+	anchorsOf := func(file string) map[string]bool {
+		data, err := os.ReadFile(filepath.Join("..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		anchors := map[string]bool{}
+		inFence := false
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "```") {
+				inFence = !inFence
+			}
+			if !inFence && strings.HasPrefix(line, "#") {
+				anchors[githubAnchor(strings.TrimLeft(line, "#"))] = true
+			}
+		}
+		return anchors
+	}
+	design := anchorsOf("docs/design.md")
+	if !design["the-gate-pause-and-replay"] {
+		t.Fatalf("anchors of docs/design.md lack the gate's: %v", design)
+	}
+	toDesign := regexp.MustCompile(`design\.md#([A-Za-z0-9_-]+)`)
+	inPage := regexp.MustCompile(`\]\(#([A-Za-z0-9_-]+)\)`)
+	checked := 0
+	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == "node_modules" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && d.Name() != ".ci" && path != ".." {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil || len(data) > 4<<20 || bytes.IndexByte(data, 0) >= 0 {
+			return err // a binary or large file holds no links
+		}
+		rel, _ := filepath.Rel("..", path)
+		for _, m := range toDesign.FindAllStringSubmatch(string(data), -1) {
+			checked++
+			if !design[m[1]] {
+				t.Errorf("%s: docs/design.md#%s is no heading of docs/design.md", rel, m[1])
+			}
+		}
+		if rel == filepath.Join("docs", "design.md") || rel == "README.md" {
+			own := anchorsOf(rel)
+			for _, m := range inPage.FindAllStringSubmatch(string(data), -1) {
+				checked++
+				if !own[m[1]] {
+					t.Errorf("%s: #%s is no heading of it", rel, m[1])
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 10 {
+		t.Fatalf("only %d anchors found: the walk missed the repository", checked)
+	}
+}
+
+// githubAnchor is the anchor GitHub gives a Markdown heading: lower case,
+// spaces as hyphens, every character but letters, digits, '-' and '_'
+// dropped.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
