@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -173,4 +174,37 @@ func githubAnchor(heading string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestEveryErrorCodeIsWrittenOnce: each proxy_… error code of the proxy's
+// own answers is one named constant in the code (comments may quote it),
+// and so is gate.ErrClosed's "proxy is shutting down".
+func TestEveryErrorCodeIsWrittenOnce(t *testing.T) {
+	literal := regexp.MustCompile(`"(proxy_[a-z_]+|proxy is shutting down)"`)
+	where := map[string][]string{}
+	for _, file := range repoGoFiles(t, false) {
+		if strings.HasPrefix(file, filepath.Join("proxy", "config")+string(filepath.Separator)) {
+			continue // config keys such as proxy_auth are not error codes
+		}
+		data, err := os.ReadFile(filepath.Join("..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue
+			}
+			for _, m := range literal.FindAllStringSubmatch(line, -1) {
+				where[m[1]] = append(where[m[1]], fmt.Sprintf("%s:%d", file, i+1))
+			}
+		}
+	}
+	if len(where) < 5 {
+		t.Fatalf("found only %v: the scan missed the code", where)
+	}
+	for code, at := range where {
+		if len(at) > 1 {
+			t.Errorf("%q is written %d times: %v; name it once", code, len(at), at)
+		}
+	}
 }
