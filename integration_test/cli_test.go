@@ -327,3 +327,17 @@ func TestTokenSetSaysWhenTheTokenWasRejected(t *testing.T) {
 	p.stop()
 	secretsIn(t, p, tokA)
 }
+
+// TestAReloadWarnsOfAnUnsetVariable: a ${NAME} that reads as empty in a
+// config saved while the proxy runs is logged like one at start.
+func TestAReloadWarnsOfAnUnsetVariable(t *testing.T) {
+	p := startProxy(t, "token: ntn_reload\n")
+	if n := p.countLogs("is not set: it reads as empty"); n != 0 {
+		t.Fatalf("%d unset warnings at start, want none", n)
+	}
+	writeAtomic(t, p.cfgPath, []byte("listen: 127.0.0.1:0\ntoken: ntn_reload\nadmin_token: ${NOTION_PROXY_TEST_UNSET}\n"))
+	line := p.waitLog("config: ${NOTION_PROXY_TEST_UNSET} is not set: it reads as empty", 10*time.Second)
+	if line["line"] != float64(3) || line["key"] != "admin_token" || line["config"] != p.cfgPath {
+		t.Errorf("warning %v, want line 3, key admin_token, config %s", line, p.cfgPath)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/rs/zerolog"
+
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
@@ -47,6 +49,16 @@ func Preflight(cfg *config.Config, getenv func(string) string) (errs, warnings [
 		}
 	}
 	return errs, warnings
+}
+
+// LogUnset logs a warning for each ${NAME} in cfg that read as empty
+// (config.Config.Unset), with the file, line, variable and key: at start,
+// and after each reload that parsed changed bytes.
+func LogUnset(log zerolog.Logger, cfg *config.Config) {
+	for _, u := range cfg.Unset {
+		log.Warn().Str("config", cfg.Path).Int("line", u.Line).Str("variable", u.Name).Str("key", u.Key).
+			Msg("config: ${" + u.Name + "} is not set: it reads as empty")
+	}
 }
 
 // tokenHint says how a profile whose token source is not ready gets one.

@@ -63,10 +63,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, u := range cfg.Unset {
-		logger.Warn().Str("config", path).Int("line", u.Line).Str("variable", u.Name).Str("key", u.Key).
-			Msg("config: ${" + u.Name + "} is not set: it reads as empty")
-	}
+	proxy.LogUnset(logger, cfg)
 	ca, caCreated, err := localca.LoadOrCreate(cfg.CADir, []string{rewrite.NotionHost})
 	if err != nil {
 		return err
