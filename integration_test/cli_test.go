@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -124,27 +126,49 @@ func TestCheckSharesRunsValidation(t *testing.T) {
 		return path
 	}
 	write("not-pem.txt", "hello\n")
-	for _, tc := range []struct {
+	write("afile", "a file, not a directory\n")
+	type row struct {
 		desc, yaml     string
 		code           int
 		stdout, stderr string // each must contain this ("" = must be empty)
-	}{
+		runLog         string // run's log must contain this
+	}
+	var linuxOnly []row
+	if runtime.GOOS == "linux" {
+		// /proc takes no new files, even from root.
+		linuxOnly = append(linuxOnly, row{"a ca_dir where no file can be written is an error",
+			"ca_dir: /proc/notion-proxy-test/ca\ntoken: ntn_x\n", 1, "",
+			"CONFIG:1: ca_dir: cannot create the CA in /proc/notion-proxy-test/ca: open /proc/.notion-proxy-check-", ""})
+	}
+	for _, tc := range append([]row{
 		{"a missing upstream_ca is an error", "upstream_ca: missing.pem\ntoken: ntn_x\n", 1, "",
-			"CONFIG: upstream_ca: open " + filepath.Join(dir, "missing.pem") + ": no such file"},
+			"CONFIG: upstream_ca: open " + filepath.Join(dir, "missing.pem") + ": no such file", ""},
 		{"an upstream_ca with no certificate is an error", "upstream_ca: not-pem.txt\ntoken: ntn_x\n", 1, "",
-			"CONFIG: upstream_ca " + filepath.Join(dir, "not-pem.txt") + " holds no PEM certificate"},
-		{"a missing token_file is a warning", "listen: 127.0.0.1:1\ntoken_file: nope\n", 0,
-			"warning: CONFIG:2: profile default: token_file " + filepath.Join(dir, "nope") + " does not exist", ""},
+			"CONFIG: upstream_ca " + filepath.Join(dir, "not-pem.txt") + " holds no PEM certificate", ""},
+		{"a missing token_file is a warning", "listen: 127.0.0.1:0\ntoken_file: nope\n", 0,
+			"warning: CONFIG:2: profile default: token_file " + filepath.Join(dir, "nope") + " does not exist", "", ""},
 		{"an unset token_env is a warning", "token_env: NOTION_PROXY_TEST_UNSET\n", 0,
-			"warning: CONFIG:1: profile default: token_env NOTION_PROXY_TEST_UNSET is not set", ""},
+			"warning: CONFIG:1: profile default: token_env NOTION_PROXY_TEST_UNSET is not set", "", ""},
 		{"a parse error starts with file:line:", "listen: 127.0.0.1:1\nbogus: 1\n", 1, "",
-			"CONFIG:2: unknown key \"bogus\"\n"},
+			"CONFIG:2: unknown key \"bogus\"\n", ""},
 		{"a tab is explained at its line", "log:\n  level: info\n\tformat: json\n", 1, "",
-			"CONFIG:3: invalid YAML: this line is indented with a tab"},
+			"CONFIG:3: invalid YAML: this line is indented with a tab", ""},
 		{"an unset variable is named", "token: ${NOTION_PROXY_TEST_UNSET}\n", 1, "",
-			"CONFIG:1: token is empty: ${NOTION_PROXY_TEST_UNSET} is not set"},
-	} {
+			"CONFIG:1: token is empty: ${NOTION_PROXY_TEST_UNSET} is not set", ""},
+		{"every unset variable is a warning at its line",
+			"listen: 127.0.0.1:0${NOTION_PROXY_TEST_UNSET}\nupstream: ${NOTION_PROXY_TEST_UNSET2}\ntoken: x${NOTION_PROXY_TEST_UNSET}\n", 0,
+			"warning: CONFIG:1: listen: ${NOTION_PROXY_TEST_UNSET} is not set: it reads as empty\n" +
+				"warning: CONFIG:2: upstream: ${NOTION_PROXY_TEST_UNSET2} is not set: it reads as empty\n" +
+				"warning: CONFIG:3: token: ${NOTION_PROXY_TEST_UNSET} is not set: it reads as empty\n", "",
+			`"line":2,"variable":"NOTION_PROXY_TEST_UNSET2","key":"upstream"`},
+		{"a ca_dir that cannot be created is an error", "ca_dir: afile/ca\ntoken: ntn_x\n", 1, "",
+			"CONFIG:1: ca_dir: cannot create the CA in " + filepath.Join(dir, "afile", "ca") + ": " +
+				filepath.Join(dir, "afile") + " is not a directory", ""},
+	}, linuxOnly...) {
 		t.Run(tc.desc, func(t *testing.T) {
+			if !strings.Contains(tc.yaml, "listen:") {
+				tc.yaml += "listen: 127.0.0.1:0\n" // run needs a free port
+			}
 			path := write("check.yaml", tc.yaml)
 			out, errOut, code := cli(t, dir, "", "check", path)
 			if code != tc.code {
@@ -159,8 +183,46 @@ func TestCheckSharesRunsValidation(t *testing.T) {
 			if tc.code == 1 && !strings.HasPrefix(errOut, path+":") {
 				t.Errorf("the error does not start with the file: %q", errOut)
 			}
+			// check passes exactly the configs run serves.
+			started, log := runStarts(t, dir, path)
+			if started != (code == 0) {
+				t.Errorf("check exited %d but run started=%v:\n%s", code, started, log)
+			}
+			if !strings.Contains(log, tc.runLog) {
+				t.Errorf("run's log lacks %q:\n%s", tc.runLog, log)
+			}
 		})
 	}
+}
+
+// runStarts runs `notion-proxy run` on the config at path and reports
+// whether it started serving (then stops it) or exited first, with its log.
+func runStarts(t *testing.T, dir, path string) (bool, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "run", "--config", path)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NOTION_PROXY_CONFIG=", "HTTPS_PROXY=", "HTTP_PROXY=", "NO_PROXY=")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	started := false
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if !started && strings.Contains(sc.Text(), `"message":"listening"`) {
+			started = true
+			_ = cmd.Process.Signal(os.Interrupt)
+		}
+	}
+	_ = cmd.Wait()
+	return started, log.String()
 }
 
 func TestTokenSetRefusesAMissingConfig(t *testing.T) {
@@ -189,16 +251,31 @@ func TestCASaysWhereItIsWithNoConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The Python recipe is README's, with this CA's paths.
+	// The Python and Java recipes are README's, with this CA's paths.
+	commands := []string{"python3 -m certifi", "REQUESTS_CA_BUNDLE=",
+		"$JAVA_HOME/lib/security/cacerts", "keytool ", "-Djavax.net.ssl.trustStore=", "-Dhttps.proxyHost="}
+	found := map[string]bool{}
 	for _, line := range strings.Split(out, "\n") {
 		line = strings.TrimSpace(line)
-		if !strings.Contains(line, "python3 -m certifi") && !strings.Contains(line, "REQUESTS_CA_BUNDLE=") {
-			continue
+		for _, c := range commands {
+			if !strings.Contains(line, c) {
+				continue
+			}
+			found[c] = true
+			line := strings.ReplaceAll(line, dir+"/", "")
+			if !strings.Contains(string(readme), line) {
+				t.Errorf("README lacks ca's line %q", line)
+			}
 		}
-		line = strings.ReplaceAll(line, dir+"/", "")
-		if !strings.Contains(string(readme), line) {
-			t.Errorf("README lacks ca's Python line %q", line)
+	}
+	for _, c := range commands {
+		if !found[c] {
+			t.Errorf("ca prints no line with %q", c)
 		}
+	}
+	// A truststore of ca.pem alone would refuse every other host.
+	if strings.Contains(out, "proxy.jks") || !strings.Contains(out, `cp "$JAVA_HOME/lib/security/cacerts" `+filepath.Join(dir, "java-cacerts")) {
+		t.Errorf("ca's Java recipe does not start from a copy of the JDK's cacerts:\n%s", out)
 	}
 }
 
@@ -249,4 +326,18 @@ func TestTokenSetSaysWhenTheTokenWasRejected(t *testing.T) {
 	}
 	p.stop()
 	secretsIn(t, p, tokA)
+}
+
+// TestAReloadWarnsOfAnUnsetVariable: a ${NAME} that reads as empty in a
+// config saved while the proxy runs is logged like one at start.
+func TestAReloadWarnsOfAnUnsetVariable(t *testing.T) {
+	p := startProxy(t, "token: ntn_reload\n")
+	if n := p.countLogs("is not set: it reads as empty"); n != 0 {
+		t.Fatalf("%d unset warnings at start, want none", n)
+	}
+	writeAtomic(t, p.cfgPath, []byte("listen: 127.0.0.1:0\ntoken: ntn_reload\nadmin_token: ${NOTION_PROXY_TEST_UNSET}\n"))
+	line := p.waitLog("config: ${NOTION_PROXY_TEST_UNSET} is not set: it reads as empty", 10*time.Second)
+	if line["line"] != float64(3) || line["key"] != "admin_token" || line["config"] != p.cfgPath {
+		t.Errorf("warning %v, want line 3, key admin_token, config %s", line, p.cfgPath)
+	}
 }

@@ -65,6 +65,37 @@ func TestATokenFileWrittenAfterStartServesTheWaitingCall(t *testing.T) {
 	secretsIn(t, p, tokA)
 }
 
+// TestATokenFileInADirectoryMadeLaterServesTheWaitingCall: a token_file
+// whose directory does not exist yet is picked up, with no restart, when the
+// directory and the file appear, as the banner says.
+func TestATokenFileInADirectoryMadeLaterServesTheWaitingCall(t *testing.T) {
+	fake, fakeCA := startFake(t, tokA)
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "later", "secrets", "notion")
+	cfg := filepath.Join(dir, "notion-proxy.yaml")
+	if err := os.WriteFile(cfg, []byte("listen: 127.0.0.1:0\n"+upstreamConfig(fake, fakeCA)+"token_file: later/secrets/notion\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startProxyAt(t, dir, cfg)
+	banner := strings.Join(p.allLines(), "\n")
+	if !strings.Contains(banner, "the token is picked up when the directory and the file appear") || strings.Contains(banner, "restart") {
+		t.Errorf("the banner does not say the token is picked up when the directory appears:\n%s", banner)
+	}
+	done := waitingCall(t, p)
+	testwait.Until(t, 5*time.Second, "the call to wait", func() bool { return p.status(t).Profiles[0].Waiting == 1 })
+
+	if err := os.MkdirAll(filepath.Dir(secret), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeAtomic(t, secret, []byte(tokA+"\n"))
+	if code := <-done; code != http.StatusOK {
+		t.Fatalf("waiting call ended %d, want 200", code)
+	}
+	if reqs := fake.Requests(); len(reqs) != 1 || reqs[0].Token != tokA {
+		t.Fatalf("the fake got %d calls (%+v), want exactly one with the new token", len(reqs), reqs)
+	}
+}
+
 // TestTheExampleConfigServesWithNoTokenVariable: config.example.yaml copied
 // as it is, with NOTION_TOKEN unset, serves; its calls wait for a token.
 func TestTheExampleConfigServesWithNoTokenVariable(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Many replicas (SPEC §14): three proxy processes, one fake Notion and a
+// Many replicas (docs/design.md#many-replicas): three proxy processes, one fake Notion and a
 // real redis-server; results read from the fake's own record.
 
 // sharedKeyEnv is the sealing key every replica of these tests gets.

@@ -152,7 +152,7 @@ func (p *parked) run() {
 	if !p.ln.push(rc) {
 		// The server stopped accepting (a shutdown that outran Shutdown's
 		// wait for parked calls): the program sees its connection close.
-		p.abandon(outcomeShuttingDown)
+		p.abandon(gate.ErrClosed.Error())
 	}
 }
 
@@ -283,7 +283,7 @@ type resumedConn struct {
 // before reading the resume request) is abandoned.
 func (c *resumedConn) Close() error {
 	if p := c.parked.Swap(nil); p != nil {
-		p.abandon(outcomeShuttingDown)
+		p.abandon(gate.ErrClosed.Error())
 		return nil
 	}
 	return c.Conn.Close()

@@ -54,13 +54,16 @@ func TestPreflightRefusesWhatRunCannotUseAndWarnsOfTokensNotReady(t *testing.T) 
 			yaml: "upstream_ca: not-pem.txt\ntoken: ntn_x\n", wantErr: "holds no PEM certificate"},
 		{desc: "a ca_dir with no CA yet passes: run creates one",
 			yaml: "ca_dir: new-ca\ntoken: ntn_x\n"},
+		{desc: "a ca_dir under a file is an error at its line",
+			yaml: "token: ntn_x\nca_dir: good.token/ca\n", wantErr: "CONFIG:2: ca_dir: cannot create the CA in " +
+				filepath.Join(dir, "good.token", "ca") + ": " + filepath.Join(dir, "good.token") + " is not a directory"},
 		{desc: "a ca_dir holding half a CA is an error",
 			yaml: "ca_dir: half-ca\ntoken: ntn_x\n", wantErr: "ca_dir: CA in " + halfCA + " is incomplete"},
 		{desc: "a missing token_file is a warning naming the profile's line",
 			yaml: "listen: 127.0.0.1:0\ntoken_file: missing.token\n", wantWarning: "does not exist",
 			wantWarnStart: "CONFIG:2: profile default: token_file"},
 		{desc: "a token_file in a missing directory is a warning that says how it can be seen",
-			yaml: "token_file: nodir/token\n", wantWarning: "its directory " + filepath.Join(dir, "nodir") + " does not exist: create it and restart, or run with --poll"},
+			yaml: "token_file: nodir/token\n", wantWarning: "its directory " + filepath.Join(dir, "nodir") + " does not exist yet: the token is picked up when the directory and the file appear"},
 		{desc: "an empty token_file is a warning",
 			yaml: "token_file: empty.token\n", wantWarning: "is empty"},
 		{desc: "an unset token_env is a warning that says a restart is needed",
@@ -76,7 +79,7 @@ func TestPreflightRefusesWhatRunCannotUseAndWarnsOfTokensNotReady(t *testing.T) 
 				t.Fatal(err)
 			}
 			errs, warnings := Preflight(cfg, getenv)
-			if got := joined(errs); !matches(got, tc.wantErr) {
+			if got, want := joined(errs), strings.ReplaceAll(tc.wantErr, "CONFIG", path); !matches(got, want) {
 				t.Errorf("errors %q, want %q", got, tc.wantErr)
 			}
 			got := joined(warnings)
@@ -98,6 +101,13 @@ func TestPreflightRefusesWhatRunCannotUseAndWarnsOfTokensNotReady(t *testing.T) 
 				_ = srv.Shutdown(context.Background())
 			}
 		})
+	}
+	// Checking that a CA can be created leaves nothing behind.
+	if _, err := os.Stat(filepath.Join(dir, "new-ca")); !os.IsNotExist(err) {
+		t.Errorf("Preflight created ca_dir new-ca: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".notion-proxy-check-*")); len(m) > 0 {
+		t.Errorf("Preflight left %v", m)
 	}
 }
 

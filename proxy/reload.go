@@ -47,6 +47,7 @@ func (s *Server) Reload(force bool) error {
 		s.recordReload(err)
 		return err
 	}
+	LogUnset(s.log, cfg)
 	err = s.apply(cfg)
 	if err != nil && !isTokenErrors(err) && readFailed(err) {
 		s.reloads.lastHash = [sha256.Size]byte{} // the retry must parse these bytes again

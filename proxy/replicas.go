@@ -17,7 +17,7 @@ import (
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
-// Many replicas (SPEC §14): the server's side of package shared. What
+// Many replicas (docs/design.md#many-replicas): the server's side of package shared. What
 // goes out: a token that a source gave this replica (the config at start
 // and reload, a token_file, a token_command, an OAuth refresh), a
 // rejected token, a rate-limit hold. What comes in (the shared.Handlers of

@@ -5,6 +5,18 @@ import (
 	"net/http"
 )
 
+// Error codes that more than one part of the proxy answers with, in
+// ErrorBody's code (docs/design.md#errors): the proxy's own answers and its
+// admin endpoints give the same words for the same mistakes.
+const (
+	// CodeBadRequest: the request cannot be understood (a body or a
+	// request target the proxy cannot read).
+	CodeBadRequest = "proxy_bad_request"
+	// CodeNotFound: no such path on the proxy itself (an admin endpoint,
+	// a page file, a path that is not Notion's).
+	CodeNotFound = "proxy_not_found"
+)
+
 // notionError is the shape of Notion's error bodies, in Notion's field order.
 type notionError struct {
 	Object  string `json:"object"`

@@ -17,7 +17,8 @@ import (
 
 // cmdCheck validates the config and what it names (proxy.Preflight, as run
 // does). Problems go to stderr one a line, each starting with file:line:;
-// token sources that are not ready yet are warnings on stdout.
+// ${NAME}s that read as empty and token sources that are not ready yet are
+// warnings on stdout.
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	c := newSubcommand("check", stdout)
 	if err := c.parse(args); err != nil {
@@ -28,6 +29,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return errReported
+	}
+	for _, u := range cfg.Unset {
+		fmt.Fprintf(stdout, "warning: %s:%d: %s\n", cfg.Path, u.Line, u.Warning())
 	}
 	problems, waiting := proxy.Preflight(cfg, os.Getenv)
 	for _, w := range waiting {
@@ -83,10 +87,11 @@ func cmdCA(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// printTrust prints the CA's trust recipes. The Python one is README's
-// ("Pointing programs at it"), with this CA's paths.
+// printTrust prints the CA's trust recipes. The Python and Java ones are
+// README's ("Pointing programs at it"), with this CA's paths.
 func printTrust(w io.Writer, caPath, listen, host, port string) {
 	bundle := filepath.Join(filepath.Dir(caPath), "ca-bundle.pem")
+	javaStore := filepath.Join(filepath.Dir(caPath), "java-cacerts")
 	fmt.Fprintf(w, `CA certificate: %[1]s
 It may sign for %[3]s only (X.509 name constraints), so trusting it cannot
 expose any other site.
@@ -101,12 +106,15 @@ Trust it and use the proxy for HTTPS:
   Go:      SSL_CERT_FILE also replaces the system roots (Linux): the same kind of bundle,
              cat /etc/ssl/certs/ca-certificates.crt %[1]s > %[7]s
              HTTPS_PROXY=%[2]s SSL_CERT_FILE=%[7]s ./app   (or add the CA to tls.Config.RootCAs)
-  Java:    keytool -importcert -noprompt -alias notion-proxy -file %[1]s -keystore proxy.jks -storepass changeit
-           java -Djavax.net.ssl.trustStore=proxy.jks -Djavax.net.ssl.trustStorePassword=changeit \
-                -Dhttps.proxyHost=%[4]s -Dhttps.proxyPort=%[5]s -jar app.jar
+  Java:    javax.net.ssl.trustStore replaces the JDK's default roots: give it a copy of them
+           (cacerts) with this CA added, or calls to every other host fail:
+             cp "$JAVA_HOME/lib/security/cacerts" %[8]s
+             keytool -importcert -noprompt -alias notion-proxy -file %[1]s -keystore %[8]s -storepass changeit
+             java -Djavax.net.ssl.trustStore=%[8]s -Djavax.net.ssl.trustStorePassword=changeit \
+                  -Dhttps.proxyHost=%[4]s -Dhttps.proxyPort=%[5]s -jar app.jar
   System:  sudo cp %[1]s /usr/local/share/ca-certificates/notion-proxy.crt && sudo update-ca-certificates
 
 No CA needed: base URL http://%[6]s, or the plain-HTTP proxy with http://%[3]s URLs:
   http_proxy=%[2]s (lower case: curl ignores HTTP_PROXY in upper case).
-`, caPath, "http://"+listen, rewrite.NotionHost, host, port, listen, bundle)
+`, caPath, "http://"+listen, rewrite.NotionHost, host, port, listen, bundle, javaStore)
 }

@@ -63,6 +63,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	proxy.LogUnset(logger, cfg)
 	ca, caCreated, err := localca.LoadOrCreate(cfg.CADir, []string{rewrite.NotionHost})
 	if err != nil {
 		return err

@@ -1,4 +1,5 @@
-// Package redistest runs a real redis-server for tests (SPEC §14): on a
+// Package redistest runs a real redis-server for tests of the shared
+// mode (docs/design.md#many-replicas): on a
 // free loopback port, without persistence, stopped when the test ends. A
 // missing redis-server fails the test (never skips): install Debian's
 // redis-server package (.ci/run does).

@@ -75,8 +75,8 @@ type Status struct {
 	LastReload      time.Time       `json:"last_reload"`
 	LastReloadError string          `json:"last_reload_error"`
 	Profiles        []ProfileStatus `json:"profiles"`
-	// Shared is the link to the other replicas (SPEC §14); absent when
-	// the shared mode is off.
+	// Shared is the link to the other replicas
+	// (docs/design.md#many-replicas); absent when the shared mode is off.
 	Shared *SharedStatus `json:"shared,omitempty"`
 }
 

@@ -33,6 +33,7 @@ type Config struct {
 	Upstream      *url.URL // default https://api.notion.com; never nil after Parse
 	UpstreamCA    string   // absolute path of an extra PEM bundle, or ""
 	CADir         string   // absolute; default: the directory of Path
+	CADirLine     int      // line of ca_dir in the file, for messages; 0 = the default
 	NotionVersion string   // default "2022-06-28"
 	OtherHosts    string   // OtherHostsTunnel (default) or OtherHostsDeny
 	ProxyAuth     string   // "user:password" or ""
@@ -54,10 +55,30 @@ type Config struct {
 	// from a browser.
 	CORS CORS
 
+	// Unset lists, in file order, the ${NAME} references whose variable was
+	// unset or empty when the file was read: each read as "" (a key left
+	// at its default, or text missing a part). Valid, but rarely meant:
+	// check and run warn of each.
+	Unset []UnsetVariable
+
 	// Profiles has at least one entry. A config with no profiles and no
 	// top-level token source gets one profile named "default" with no token
 	// source: calls of it wait until a token is written (the starter config).
 	Profiles []Profile
+}
+
+// UnsetVariable is one ${NAME} in the file whose variable was unset or
+// empty, so it read as "".
+type UnsetVariable struct {
+	Name string // the variable, without ${ and }
+	Key  string // the key whose value holds it, as messages name it ("listen", `profile "a": token`)
+	Line int    // its line in the file
+}
+
+// Warning says what happened to the reference, for a person:
+// "KEY: ${NAME} is not set: it reads as empty".
+func (u UnsetVariable) Warning() string {
+	return u.Key + ": ${" + u.Name + "} is not set: it reads as empty"
 }
 
 // CORS configures the browser origins allowed to use the proxy.

@@ -127,7 +127,7 @@ func (p *parser) setting(pr pair, v string, cfg *Config) error {
 	case "upstream_ca":
 		cfg.UpstreamCA = p.path(v)
 	case "ca_dir":
-		cfg.CADir = p.path(v)
+		cfg.CADir, cfg.CADirLine = p.path(v), at.Line
 	case "notion_version":
 		if problem := secretProblem(v); problem != "" {
 			return p.errAt(at, "notion_version %s", problem)
@@ -144,6 +144,9 @@ func (p *parser) setting(pr pair, v string, cfg *Config) error {
 		}
 		cfg.ProxyAuth = v
 	case "admin_token":
+		if problem := notSecretText(pr.val, "the admin token"); problem != "" {
+			return p.errAt(at, "admin_token %s", problem)
+		}
 		if problem := secretProblem(v); problem != "" {
 			return p.errAt(at, "admin_token %s", problem)
 		}

@@ -43,3 +43,34 @@ func TestEscapeDollarRoundTrips(t *testing.T) {
 		})
 	}
 }
+
+func TestParseListsEveryVariableThatReadAsEmpty(t *testing.T) {
+	env := map[string]string{"SET": "ntn_set", "EMPTY": ""}
+	tests := []struct {
+		name, src string
+		want      []UnsetVariable
+	}{
+		{"set variables and literals list nothing", "token: ${SET}\nadmin_token: a$${X}\n", nil},
+		{"an unset listen, upstream and a part of a token are each listed at their line",
+			"listen: ${NO_LISTEN}\nupstream: ${NO_UPSTREAM}\ntoken: x${NO_TOKEN}\n",
+			[]UnsetVariable{{"NO_LISTEN", "listen", 1}, {"NO_UPSTREAM", "upstream", 2}, {"NO_TOKEN", "token", 3}}},
+		{"a variable set to empty is listed", "admin_token: ${EMPTY}\ntoken: ntn_x\n", []UnsetVariable{{"EMPTY", "admin_token", 1}}},
+		{"two in one value are both listed", "token: ntn_${A}${B}\n", []UnsetVariable{{"A", "token", 1}, {"B", "token", 1}}},
+		{"one in a profile names the profile", "profiles:\n  - name: a\n    token: ntn_${A}\n",
+			[]UnsetVariable{{"A", `profile "a": token`, 3}}},
+		{"one in a nested section names its key", "log:\n  level: ${LEVEL}\ntoken: ntn_x\n", []UnsetVariable{{"LEVEL", "log.level", 2}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := mustParse(t, tt.src, env).Unset
+			if len(got) != len(tt.want) {
+				t.Fatalf("Unset = %+v, want %+v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("Unset[%d] = %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}

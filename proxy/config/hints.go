@@ -13,8 +13,17 @@ func (p *parser) unsetNote(n *yaml.Node) string {
 	if n == nil || n.Kind != yaml.ScalarNode {
 		return ""
 	}
+	var refs []string
+	for _, name := range p.unsetNames(n.Value) {
+		refs = append(refs, "${"+name+"}")
+	}
+	return joinUnset(refs)
+}
+
+// unsetNames lists the names of the ${NAME} references in s whose variable
+// is unset or empty, in order; "$${" is a literal and names nothing.
+func (p *parser) unsetNames(s string) []string {
 	var unset []string
-	s := n.Value
 	for i := 0; i < len(s); {
 		switch {
 		case strings.HasPrefix(s[i:], "$${"):
@@ -22,17 +31,17 @@ func (p *parser) unsetNote(n *yaml.Node) string {
 		case strings.HasPrefix(s[i:], "${"):
 			end := strings.IndexByte(s[i+2:], '}')
 			if end < 0 {
-				return joinUnset(unset)
+				return unset
 			}
 			if name := s[i+2 : i+2+end]; isEnvName(name) && p.getenv(name) == "" {
-				unset = append(unset, "${"+name+"}")
+				unset = append(unset, name)
 			}
 			i += 2 + end + 1
 		default:
 			i++
 		}
 	}
-	return joinUnset(unset)
+	return unset
 }
 
 func joinUnset(refs []string) string {
@@ -49,14 +58,38 @@ func joinUnset(refs []string) string {
 // token or another secret, or "" when n is text: no Notion credential is a
 // number, so one is a value pasted into the wrong key or cut short.
 func notText(n *yaml.Node) string {
+	switch plainKind(n) {
+	case "number":
+		return "is a number, not a token (Notion tokens look like ntn_… or secret_…); quote it if it really is the token"
+	case "bool":
+		return "is true or false, not a token; quote it if it really is the token"
+	}
+	return ""
+}
+
+// notSecretText is notText for a secret that is not a Notion token, such
+// as admin_token: what names it in the advice ("the admin token").
+func notSecretText(n *yaml.Node, what string) string {
+	switch plainKind(n) {
+	case "number":
+		return "is a number, not text; quote it if it really is " + what
+	case "bool":
+		return "is true or false, not text; quote it if it really is " + what
+	}
+	return ""
+}
+
+// plainKind is "number" or "bool" for an unquoted YAML scalar that YAML
+// reads as one, else "" (text, or any quoted or block value).
+func plainKind(n *yaml.Node) string {
 	if n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		return ""
 	}
 	switch n.ShortTag() {
 	case "!!int", "!!float":
-		return "is a number, not a token (Notion tokens look like ntn_… or secret_…); quote it if it really is the token"
+		return "number"
 	case "!!bool":
-		return "is true or false, not a token; quote it if it really is the token"
+		return "bool"
 	}
 	return ""
 }

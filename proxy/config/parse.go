@@ -48,7 +48,9 @@ func Load(path string) (*Config, error) {
 // itself is the base and Config.Path is "".
 //
 // getenv supplies the values of ${NAME} references in string values (keys
-// are never expanded); nil means every variable is unset. token_env and
+// are never expanded); nil means every variable is unset. A reference to a
+// variable that is unset or empty reads as "" and is listed in
+// Config.Unset, for check and run to warn of. token_env and
 // token_file are not read here: they are resolved at run time, so an unset
 // token_env variable is not a Parse error.
 //
@@ -80,6 +82,7 @@ func Parse(data []byte, path string, getenv func(string) string) (*Config, error
 		return nil, err
 	}
 	cfg.Path = abs
+	cfg.Unset = p.unset
 	return cfg, nil
 }
 
@@ -88,6 +91,7 @@ type parser struct {
 	file   string              // for messages
 	dir    string              // absolute base of relative paths
 	getenv func(string) string // never nil
+	unset  []UnsetVariable     // ${NAME}s read as "", in file order
 }
 
 // pair is one key and value of a YAML mapping. val has aliases resolved;
@@ -257,6 +261,9 @@ func (p *parser) scalar(n, at *yaml.Node, name string) (string, error) {
 	v, ok := expand(n.Value, p.getenv)
 	if !ok {
 		return "", p.errAt(at, "%s: malformed ${...}: write ${NAME} with a name of letters, digits and _, or $${ for a literal ${", name)
+	}
+	for _, unset := range p.unsetNames(n.Value) {
+		p.unset = append(p.unset, UnsetVariable{Name: unset, Key: name, Line: at.Line})
 	}
 	return v, nil
 }

@@ -64,6 +64,10 @@ func TestParseEmptyValuesMeanDefaults(t *testing.T) {
 	)
 	got := mustParse(t, src, nil)
 	want := mustParse(t, "listen: 127.0.0.1:8787\n", nil)
+	if len(got.Unset) != 1 || got.Unset[0].Name != "UNSET" {
+		t.Errorf("Unset = %+v, want the one ${UNSET}", got.Unset)
+	}
+	got.Unset = nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("empty values did not give the defaults:\n got %+v\nwant %+v", got, want)
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Defaults of the shared section (SPEC §14).
+// Defaults of the shared section (docs/design.md#many-replicas).
 const (
 	// DefaultSharedKeyEnv is the environment variable holding the sealing
 	// key when shared.key_env is not set.
@@ -21,7 +21,7 @@ const (
 )
 
 // Shared configures the state that the replicas of one integration share
-// through Redis or Valkey (SPEC §14). The zero Redis means off: one proxy
+// through Redis or Valkey (docs/design.md#many-replicas). The zero Redis means off: one proxy
 // needs no server. The section takes effect on restart.
 type Shared struct {
 	// Redis is a redis:// or rediss:// URL: host, optional port, optional

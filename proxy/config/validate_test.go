@@ -73,6 +73,8 @@ func TestParseErrors(t *testing.T) {
 		{"a notion_version with spaces is an error", "notion_version: 2022 06 28\n", 1, "notion_version contains whitespace"},
 		{"an unknown other_hosts is an error", "other_hosts: block\n", 1, `other_hosts: "block" is not one of tunnel, deny`},
 		{"an admin_token with spaces is an error", "admin_token: 'SECRET x'\n", 1, "admin_token contains whitespace"},
+		{"a number as admin_token is an error", "admin_token: 12345\n", 1, "admin_token is a number, not text; quote it if it really is the admin token"},
+		{"a boolean as admin_token is an error", "token: ntn_x\nadmin_token: true\n", 2, "admin_token is true or false, not text"},
 		{"an unknown log level is an error", "log:\n  level: verbose\n", 2, `log.level: "verbose" is not one of trace, debug, info, warn, error`},
 		{"an unknown log format is an error", "log:\n  format: xml\n", 2, "log.format"},
 		{"log as a single value is an error", "log: debug\n", 1, "log must be a mapping, not a single value"},
@@ -156,5 +158,11 @@ func TestParseAllowsWhatTokensLookLike(t *testing.T) {
 				t.Errorf("Token = %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+func TestAQuotedNumberIsAnAdminToken(t *testing.T) {
+	if got := mustParse(t, "admin_token: \"12345\"\n", nil).AdminToken; got != "12345" {
+		t.Errorf("AdminToken = %q, want 12345", got)
 	}
 }

@@ -1,8 +1,9 @@
 // Package gate holds each profile's pause/resume state machine: calls take
 // a Ticket for the current token, report what Notion said to it, and wait
 // in arrival order while the token is rejected, to be replayed when a new
-// one is accepted (docs/design.md#the-gate). It knows nothing of HTTP
-// beyond the Answer it keeps for calls that give up waiting.
+// one is accepted (docs/design.md#the-gate-pause-and-replay). It knows
+// nothing of HTTP beyond the Answer it keeps for calls that give up
+// waiting.
 package gate
 
 import (

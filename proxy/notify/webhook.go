@@ -39,7 +39,7 @@ func (n *Notifier) postWithRetry(ev Event) {
 				Int("attempts", attempt).Err(err).Msg("notify webhook failed: event not delivered")
 			return
 		}
-		n.log.Debug().Str("event", ev.Event).Str("webhook", RedactURL(target)).Err(err).Dur("retry_in", delay).
+		n.log.Debug().Str("event", ev.Event).Str("webhook", RedactURL(target)).Err(err).Float64("retry_in_ms", float64(delay)/float64(time.Millisecond)).
 			Msg("notify webhook failed: retrying")
 		t := time.NewTimer(delay)
 		select {

@@ -1,5 +1,5 @@
 // Package shared keeps the state that the replicas of one Notion
-// integration share through Redis or Valkey (SPEC §14): the current token of
+// integration share through Redis or Valkey (docs/design.md#many-replicas): the current token of
 // each profile, one OAuth refresh at a time, "token T was rejected" pauses
 // and rate-limit holds. It knows nothing of HTTP calls: the proxy tells it
 // what happened and applies what it hears through Handlers.
