@@ -41,7 +41,7 @@ func (n *Notifier) runCommand(ev Event) {
 	}
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		n.outcome(SinkCommand, OutcomeFailed)
-		n.log.Warn().Str("event", ev.Event).Str("profile", ev.Profile).Str("command", argv[0]).Dur("limit", n.cmdLimit).
+		n.log.Warn().Str("event", ev.Event).Str("profile", ev.Profile).Str("command", argv[0]).Str("limit", n.cmdLimit.String()).
 			Msg("notify command took longer than its limit: killed")
 		return
 	}
