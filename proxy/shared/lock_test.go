@@ -148,7 +148,9 @@ func TestLockExclusiveAndExpiring(t *testing.T) {
 func TestLockKeptWhileRefreshing(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	ttl := 300 * time.Millisecond
+	// Renewed every ttl/3: a ttl of 1 s leaves a busy machine (-race,
+	// other packages' tests) 600 ms of slack before a renewal is late.
+	ttl := time.Second
 	a := startReplica(t, srv.URL(""), testKey, func(o *Options) { o.LockTTL = ttl })
 	b := startReplica(t, srv.URL(""), testKey, func(o *Options) { o.LockTTL = ttl })
 	_, err := a.Refresh(ctx, "p", "old", func(ctx context.Context, cur Token) (Token, error) {
