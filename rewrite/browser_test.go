@@ -64,13 +64,7 @@ func TestHostAllowed(t *testing.T) {
 func TestJudgeBrowser(t *testing.T) {
 	allowed := []string{"http://localhost:5173", "https://app.example"}
 	self := "http://127.0.0.1:8787"
-	h := func(kv ...string) http.Header {
-		out := http.Header{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			out.Add(kv[i], kv[i+1])
-		}
-		return out
-	}
+	h := headerOf
 	tests := []struct {
 		name   string
 		method string
@@ -191,13 +185,7 @@ func TestJudgeNotionCall(t *testing.T) {
 	)
 	allowed := []string{"http://localhost:5173"}
 	self := "http://allowed.test:8787"
-	h := func(kv ...string) http.Header {
-		out := http.Header{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			out.Add(kv[i], kv[i+1])
-		}
-		return out
-	}
+	h := headerOf
 	tests := []struct {
 		name   string
 		method string
@@ -254,4 +242,13 @@ func TestJudgeBrowserIgnoresUserAgent(t *testing.T) {
 	if got := rewrite.JudgeBrowser("GET", h, nil, "http://allowed.test:8787"); got != (rewrite.BrowserVerdict{}) {
 		t.Errorf("JudgeBrowser(a browser's GET without Fetch Metadata) = %+v, want it served", got)
 	}
+}
+
+// headerOf builds a header from name, value pairs.
+func headerOf(kv ...string) http.Header {
+	out := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out.Add(kv[i], kv[i+1])
+	}
+	return out
 }
