@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -68,33 +66,6 @@ func (s *Server) retryWait(c *call, req *http.Request, status int, retryAfter st
 	}
 	c.retries[reason]++
 	return d, true
-}
-
-// pace waits for the profile's rate limiter, if rate_limit is on.
-func (s *Server) pace(ctx context.Context, c *call) error {
-	lim := c.profile.limiter.Load()
-	if lim == nil {
-		return nil
-	}
-	r := lim.Reserve()
-	d := r.Delay()
-	if d == 0 {
-		return nil
-	}
-	c.waitedForRate = true
-	if err := sleep(ctx, d); err != nil {
-		r.Cancel()
-		return err
-	}
-	return nil
-}
-
-// newLimiter returns the pacing limiter for rate_limit, or nil when off.
-func newLimiter(rps float64, burst int) *rate.Limiter {
-	if rps <= 0 {
-		return nil
-	}
-	return rate.NewLimiter(rate.Limit(rps), max(burst, 1))
 }
 
 // sleep waits d or until ctx ends.

@@ -56,7 +56,12 @@
 //     grant, while Notion accepts: the next 429 ends the rise and
 //     measures again.
 //   - Ceiling: the pace never exceeds the configured rate_limit (0: none);
-//     reaching it (or maxPace) with nobody waiting returns to free.
+//     reaching it (or maxPace) with nobody waiting returns to free. The
+//     rate_limit itself is enforced here too, in every state: each grant
+//     takes a token of its bucket (rps, burst; ceiling.go), so the
+//     scheduler is the one place that decides when a call goes out, and a
+//     call waiting for rate_limit waits in the queue, never past a hold,
+//     and within its max_wait.
 //   - Forgetting: a pace that stops binding (a whole interval passes with
 //     no call waiting for it) returns to free: below the limit there is
 //     nothing to pace, and a pace learned from a few calls (low demand)
@@ -75,8 +80,10 @@
 //
 //   - the queue is sorted by seq; grants leave it from the front, so a
 //     retried call (which keeps its seq) goes before newer ones;
-//   - nothing is granted while clock.Now() < heldUntil;
-//   - free is true only in state free with an empty queue; every path
+//   - nothing is granted while clock.Now() < heldUntil, nor beyond the
+//     rate_limit bucket's tokens;
+//   - free is true only in state free with an empty queue and no
+//     rate_limit (with one, every grant takes a token under mu); every path
 //     that leaves it clears free under mu before it reads inflight, so a
 //     racing fast path either is seen in inflight or sees free false and
 //     takes the lock (at most the calls already past the check of free
@@ -166,9 +173,12 @@ type Scheduler struct {
 	holdReason  string
 	holdsInRow  int
 	heldTotal   time.Duration
-	paceAt429   float64 // pace when the current hold began (0: not paced)
-	pace        float64 // calls/s while paced
-	ceiling     float64 // rate_limit rps (0: none)
+	paceAt429   float64   // pace when the current hold began (0: not paced)
+	pace        float64   // calls/s while paced
+	ceiling     float64   // rate_limit rps (0: none)
+	burst       float64   // rate_limit burst
+	tokens      float64   // rate_limit's bucket (ceiling.go)
+	tokensAt    time.Time // when tokens was last refilled
 	next        time.Time
 	periodStart time.Time // the previous hold's end
 	queue       []*waiter
@@ -371,18 +381,6 @@ func (s *Scheduler) Restart() {
 		s.state = stateStarting
 	}
 	s.dispatch(now)
-}
-
-// SetCeiling sets the configured rate_limit (calls/s, 0: none): the pace
-// never exceeds it.
-func (s *Scheduler) SetCeiling(rps float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ceiling = rps
-	if s.state == statePaced && rps > 0 && s.pace > rps {
-		s.pace = rps
-	}
-	s.dispatch(s.clock.Now())
 }
 
 // Close answers every waiting call with err.

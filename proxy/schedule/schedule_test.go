@@ -280,7 +280,7 @@ func TestPaceRisesWhileAcceptedAndFallsOnA429(t *testing.T) {
 
 func TestPaceStopsAtTheCeiling(t *testing.T) {
 	h := newHarness(t, 64)
-	h.s.SetCeiling(5)
+	h.s.SetCeiling(5, 100) // a burst for the warm-up's 100 calls at one instant
 	h.warm(100)
 	h.s.Hold(time.Second, 429, "")
 	for i := range 3 {
