@@ -11,9 +11,12 @@
 //	          lock, no goroutine, no timer.
 //	starting  slow start, after New and after Restart (a paused profile's
 //	          calls released at once): at most cwnd calls are out; cwnd
-//	          starts at 1 and grows by one per cwnd accepted calls (one
-//	          per round trip), so a crowd meets a burst limit a few calls
-//	          at a time instead of all at once.
+//	          starts at 1 and grows by one per accepted call, so it
+//	          doubles per round trip (TCP's slow start): a crowd meets a
+//	          burst limit a few calls at a time instead of all at once,
+//	          and with no limit the window is wide open after log2(64) =
+//	          6 round trips (one call per round trip was linear: 24
+//	          callers waited 15 round trips for what they do in 5).
 //	held      a 429 or 529 came back: nothing is granted until heldUntil
 //	          (its Retry-After, or a back-off when it has none or it has
 //	          passed). Calls queue in arrival order.
@@ -157,7 +160,6 @@ type Scheduler struct {
 	mu       sync.Mutex
 	state    state
 	cwnd     int64
-	cwndAcc  int64 // calls accepted since cwnd last grew
 	rounded  bool  // the hold's length is a Retry-After of 1 s
 	windowed bool  // the hold's length is a Retry-After of 2 s or more
 	heldFrom state // the state the current hold began in
@@ -302,10 +304,10 @@ func (s *Scheduler) Done(accepted bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if accepted {
-		// +1 per window of accepted calls: one more call out per round
-		// trip, so a crowd meets a burst limit a few calls at a time.
-		if s.cwndAcc++; s.cwnd < s.maxInflight && s.cwndAcc >= s.cwnd {
-			s.cwnd, s.cwndAcc = s.cwnd+1, 0
+		// +1 per accepted call: the window doubles per round trip until
+		// the first 429 (which ends slow start) or maxInflight.
+		if s.cwnd < s.maxInflight {
+			s.cwnd++
 		}
 	}
 	s.dispatch(s.clock.Now())
@@ -369,7 +371,7 @@ func (s *Scheduler) Restart() {
 	s.free.Store(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cwnd, s.cwndAcc = 1, 0
+	s.cwnd = 1
 	// A new regime: what Notion accepted before says nothing of the
 	// crowd to come (a pause can follow a fast burst within a second).
 	now := s.clock.Now()

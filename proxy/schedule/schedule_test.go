@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -101,7 +102,7 @@ func (h *harness) warm(n int) {
 
 func TestFreeCallsGoAtOnce(t *testing.T) {
 	h := newHarness(t, 4)
-	h.warm(6) // cwnd 1, 2, 3, 4: one more per round of accepted calls
+	h.warm(6) // cwnd 1, 2, 3, 4: one more per accepted call
 	if st := h.s.Status(); st.State != "free" {
 		t.Fatalf("state after slow start = %s, want free", st.State)
 	}
@@ -121,17 +122,63 @@ func TestFreeCallsGoAtOnce(t *testing.T) {
 	}
 }
 
-func TestSlowStartOpensOneCallPerRound(t *testing.T) {
+func TestSlowStartDoublesPerRound(t *testing.T) {
 	h := newHarness(t, 64)
 	for i := range 10 {
 		h.start(context.Background(), uint64(i+1), time.Minute)
 	}
-	if got := seqs(h.granted()); len(got) != 1 || got[0] != 1 {
-		t.Fatalf("first round granted %v, want [1]", got)
+	for round, want := range []int{1, 2, 4} {
+		got := h.granted()
+		if len(got) != want {
+			t.Fatalf("round %d granted %v, want %d calls", round, seqs(got), want)
+		}
+		for range got {
+			h.s.Done(true)
+		}
 	}
-	h.s.Done(true) // cwnd 2
-	if got := seqs(h.granted()); len(got) != 2 || got[0]+got[1] != 5 {
-		t.Fatalf("second round granted %v, want 2 and 3", got)
+}
+
+// With no 429 the window opens to maxInflight in O(log maxInflight) round
+// trips: a round trip here is every call out answered at once.
+func TestSlowStartOpensInLogRoundTrips(t *testing.T) {
+	for _, n := range []int{8, 64, 1024} {
+		t.Run(fmt.Sprintf("maxInflight %d", n), func(t *testing.T) {
+			h := newHarness(t, n)
+			var next uint64
+			acquire := func() { // one caller's next call, in the background
+				next++
+				go func(seq uint64) {
+					_, err := h.s.Acquire(context.Background(), seq, time.Hour)
+					h.out <- result{seq: seq, err: err}
+				}(next)
+			}
+			for range n { // n callers
+				acquire()
+			}
+			queued := func() bool { st := h.s.Status(); return st.Waiting+int(st.Inflight) == n }
+			h.until(queued, "calls not queued")
+			rounds := 0
+			for h.s.Status().Inflight < int64(n) { // until every caller is out at once
+				if rounds++; rounds > 2*n {
+					t.Fatalf("still %s after %d round trips", h.s.Status().State, rounds)
+				}
+				out := int(h.s.Status().Inflight)
+				for range out {
+					r := <-h.out
+					if r.err != nil {
+						t.Fatal(r.err)
+					}
+				}
+				for range out {
+					h.s.Done(true)
+					acquire() // the caller sends its next call
+				}
+				h.until(queued, "calls not queued")
+			}
+			if limit := int(math.Ceil(math.Log2(float64(n)))) + 1; rounds > limit {
+				t.Fatalf("the window opened to %d after %d round trips, want at most log2(%d)+1 = %d", n, rounds, n, limit)
+			}
+		})
 	}
 }
 
