@@ -31,7 +31,8 @@ const (
 // (docs/design.md#retries-and-rate-limits), under the retry config current now. Rate-limited answers
 // (429, 529) are retried for any method: Notion did not run the call. 5xx
 // and connection errors only for calls rewrite.IsRetrySafe allows. All
-// waits of one call together stay within retry.max_wait, and a call is
+// waits of one call together (back-offs and waits for the rate-limit
+// scheduler, one budget: c.waited) stay within retry.max_wait, and a call is
 // sent at most rewrite.MaxAttempts times for these reasons; past either,
 // the answer goes to the program as it is.
 func (s *Server) retryWait(c *call, req *http.Request, status int, retryAfter string) (time.Duration, bool) {
@@ -57,10 +58,15 @@ func (s *Server) retryWait(c *call, req *http.Request, status int, retryAfter st
 	default:
 		return 0, false
 	}
-	if !rewrite.WithinRetryBudget(retries, c.retryWaited, d, cfg.MaxWait) {
+	if !rewrite.WithinRetryBudget(retries, c.waited, d, cfg.MaxWait) {
 		return 0, false
 	}
-	c.retryWaited += d
+	if reason == retryTransient || c.oauth {
+		// Slept by the caller. A rate-limited call's wait is its
+		// profile's hold, counted as the scheduler measures it (OAuth
+		// calls have no scheduler: they sleep theirs).
+		c.waited += d
+	}
 	if c.retries == nil {
 		c.retries = make(map[string]int, 1)
 	}
