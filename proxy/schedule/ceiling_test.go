@@ -18,7 +18,7 @@ func TestRateLimitIsEnforcedByTheScheduler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			h := newHarness(t, 4)
-			h.warm(6) // slow start over: free, calls take the fast path
+			h.open() // slow start over: free, calls take the fast path
 			if st := h.s.Status(); st.State != "free" {
 				t.Fatalf("state %s after warming, want free", st.State)
 			}
@@ -74,7 +74,7 @@ func TestRateLimitTokensWaitOutAHold(t *testing.T) {
 
 func TestAWaitForRateLimitCountsAgainstTheBudget(t *testing.T) {
 	h := newHarness(t, 4)
-	h.warm(6) // free
+	h.open()
 	h.s.SetCeiling(1, 1)
 	h.start(context.Background(), 1, time.Minute) // spends the bucket
 	h.s.Done(true)

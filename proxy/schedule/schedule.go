@@ -12,11 +12,15 @@
 //	starting  slow start, after New and after Restart (a paused profile's
 //	          calls released at once): at most cwnd calls are out; cwnd
 //	          starts at 1 and grows by one per accepted call, so it
-//	          doubles per round trip (TCP's slow start): a crowd meets a
-//	          burst limit a few calls at a time instead of all at once,
-//	          and with no limit the window is wide open after log2(64) =
-//	          6 round trips (one call per round trip was linear: 24
-//	          callers waited 15 round trips for what they do in 5).
+//	          doubles per round trip (TCP's slow start), but at most once
+//	          per doublingMin: a crowd meets a burst limit a few calls at
+//	          a time instead of all at once. With Notion's round trips
+//	          (100 ms and more) the window is wide open after log2(64) =
+//	          6 of them (one more call per round trip was linear: 24
+//	          callers waited 15 round trips for what they do in 5); with
+//	          fast ones, where doubling per round trip would run into a
+//	          burst limit with cwnd/2 calls too many, a window's calls
+//	          spend the burst or budget before it doubles.
 //	held      a 429 or 529 came back: nothing is granted until heldUntil
 //	          (its Retry-After, or a back-off when it has none or it has
 //	          passed). Calls queue in arrival order.
@@ -126,6 +130,13 @@ const (
 	// token bucket (rate of a call a second or more) never asks more than
 	// 1 s, a window budget spent in a burst asks until the window ends.
 	windowWait = 2 * time.Second
+	// doublingMin is the shortest time in which slow start doubles its
+	// window. Round trips shorter than this (a nearby upstream) would
+	// double it faster than a limit of a few calls per second is
+	// reached: in doublingMin, cwnd calls in a row send
+	// cwnd×doublingMin/RTT calls, which spend a small burst or budget
+	// before the next doubling, so few calls are out when it runs out.
+	doublingMin = 20 * time.Millisecond
 	// budgetProbe is how many windows in a row must spend their budget,
 	// without a 429, before the budget grows by one call.
 	budgetProbe = 5
@@ -160,9 +171,11 @@ type Scheduler struct {
 	mu       sync.Mutex
 	state    state
 	cwnd     int64
-	rounded  bool  // the hold's length is a Retry-After of 1 s
-	windowed bool  // the hold's length is a Retry-After of 2 s or more
-	heldFrom state // the state the current hold began in
+	ssBase   int64     // cwnd when the current doubling began
+	ssStart  time.Time // when it began
+	rounded  bool      // the hold's length is a Retry-After of 1 s
+	windowed bool      // the hold's length is a Retry-After of 2 s or more
+	heldFrom state     // the state the current hold began in
 
 	// budgeted: budget calls per window, from windowStart on.
 	budget      int64
@@ -217,7 +230,7 @@ func New(clock Clock, maxInflight int) *Scheduler {
 		maxInflight = DefaultMaxInflight
 	}
 	return &Scheduler{clock: clock, maxInflight: int64(maxInflight), state: stateStarting, cwnd: 1,
-		limited: map[string]int64{}}
+		ssBase: 1, ssStart: clock.Now(), limited: map[string]int64{}}
 }
 
 // Acquire waits until the call numbered seq (its arrival order: a retry
@@ -304,13 +317,26 @@ func (s *Scheduler) Done(accepted bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if accepted {
-		// +1 per accepted call: the window doubles per round trip until
-		// the first 429 (which ends slow start) or maxInflight.
-		if s.cwnd < s.maxInflight {
-			s.cwnd++
-		}
+		s.grow(s.clock.Now())
 	}
 	s.dispatch(s.clock.Now())
+}
+
+// grow widens the slow-start window for an accepted call: by one (the
+// window doubles per round trip) until it has doubled since ssStart, then
+// again once doublingMin has passed since, until the first 429 (which ends
+// slow start) or maxInflight. Called with mu held.
+func (s *Scheduler) grow(now time.Time) {
+	if s.cwnd >= s.maxInflight {
+		return
+	}
+	if s.cwnd >= 2*s.ssBase {
+		if now.Sub(s.ssStart) < doublingMin {
+			return
+		}
+		s.ssBase, s.ssStart = s.cwnd, now
+	}
+	s.cwnd++
 }
 
 // Hold holds the profile for d (Notion's Retry-After), or for a back-off
@@ -371,7 +397,7 @@ func (s *Scheduler) Restart() {
 	s.free.Store(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cwnd = 1
+	s.cwnd, s.ssBase, s.ssStart = 1, 1, s.clock.Now()
 	// A new regime: what Notion accepted before says nothing of the
 	// crowd to come (a pause can follow a fast burst within a second).
 	now := s.clock.Now()

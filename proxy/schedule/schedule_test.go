@@ -100,9 +100,25 @@ func (h *harness) warm(n int) {
 	}
 }
 
+// open ends slow start with accepted calls one after the other, a
+// doubling interval apart: the scheduler is free.
+func (h *harness) open() {
+	h.t.Helper()
+	for i := 0; h.s.Status().State != "free"; i++ {
+		if i > 10000 {
+			h.t.Fatalf("slow start never ended: %+v", h.s.Status())
+		}
+		if _, err := h.s.Acquire(context.Background(), uint64(i+1), time.Minute); err != nil {
+			h.t.Fatal(err)
+		}
+		h.clock.Advance(doublingMin)
+		h.s.Done(true)
+	}
+}
+
 func TestFreeCallsGoAtOnce(t *testing.T) {
 	h := newHarness(t, 4)
-	h.warm(6) // cwnd 1, 2, 3, 4: one more per accepted call
+	h.open() // cwnd 1, 2, 3, 4: one more per accepted call
 	if st := h.s.Status(); st.State != "free" {
 		t.Fatalf("state after slow start = %s, want free", st.State)
 	}
@@ -123,23 +139,45 @@ func TestFreeCallsGoAtOnce(t *testing.T) {
 }
 
 func TestSlowStartDoublesPerRound(t *testing.T) {
-	h := newHarness(t, 64)
-	for i := range 10 {
-		h.start(context.Background(), uint64(i+1), time.Minute)
+	tests := []struct {
+		desc string
+		rtt  time.Duration
+		want []int // calls granted per round trip
+	}{
+		{"round trips of 200 ms (Notion's): doubles per round trip", 200 * time.Millisecond, []int{1, 2, 4, 8, 16}},
+		{"round trips of 1 ms: doubles once per doublingMin", time.Millisecond, append(append(append([]int{1}, repeat(2, 19)...), repeat(4, 20)...), 8)},
 	}
-	for round, want := range []int{1, 2, 4} {
-		got := h.granted()
-		if len(got) != want {
-			t.Fatalf("round %d granted %v, want %d calls", round, seqs(got), want)
-		}
-		for range got {
-			h.s.Done(true)
-		}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			h := newHarness(t, 64)
+			for i := range 200 {
+				h.start(context.Background(), uint64(i+1), time.Minute)
+			}
+			for round, want := range tt.want {
+				got := h.granted()
+				if len(got) != want {
+					t.Fatalf("round %d granted %d calls, want %d", round, len(got), want)
+				}
+				h.clock.Advance(tt.rtt)
+				for range got {
+					h.s.Done(true)
+				}
+			}
+		})
 	}
 }
 
+func repeat(n, times int) []int {
+	out := make([]int, times)
+	for i := range out {
+		out[i] = n
+	}
+	return out
+}
+
 // With no 429 the window opens to maxInflight in O(log maxInflight) round
-// trips: a round trip here is every call out answered at once.
+// trips of Notion's length: a round trip here is every call out answered
+// after 200 ms.
 func TestSlowStartOpensInLogRoundTrips(t *testing.T) {
 	for _, n := range []int{8, 64, 1024} {
 		t.Run(fmt.Sprintf("maxInflight %d", n), func(t *testing.T) {
@@ -169,6 +207,7 @@ func TestSlowStartOpensInLogRoundTrips(t *testing.T) {
 						t.Fatal(r.err)
 					}
 				}
+				h.clock.Advance(200 * time.Millisecond)
 				for range out {
 					h.s.Done(true)
 					acquire() // the caller sends its next call
