@@ -32,18 +32,15 @@ type call struct {
 	body    *reqbody.Body
 	oauth   bool
 
-	attempts int
-	retries  map[string]int // by reason
-	// waited is the call's one retry.max_wait budget spent so far: its
-	// back-offs before resends, and its waits for the rate-limit
-	// scheduler (holds, pace, rate_limit), which also wait out 429s.
-	waited         time.Duration
+	attempts       int
+	retries        map[string]int // by reason
 	waitedForToken bool
 	tokenWait      time.Duration // time spent waiting for a token so far
 	waitedForRate  bool
-	scheduled      bool         // a send granted by the scheduler is out (ratelimit.go)
-	last429        *gate.Answer // the call's latest 429 or 529
-	replayed       bool         // sent after waiting for a token
+	waited         time.Duration // retry.max_wait spent, one budget: back-offs, and waits for the scheduler (429 holds too)
+	scheduled      bool          // a send granted by the scheduler is out (ratelimit.go)
+	last429        *gate.Answer  // the call's latest 429 or 529
+	replayed       bool          // sent after waiting for a token
 	lastToken      string
 	upstreamHost   string // where the last send went
 	last401        *gate.Answer
@@ -244,8 +241,8 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			// Rate limits and 5xx say nothing about the token.
 			c.report(t, gate.Unknown, nil)
 			discard(resp)
-			if limited && rt.cfg.Retry.RateLimited && !c.oauth {
-				continue // the profile's hold is the wait
+			if limited && rt.cfg.Retry.RateLimited {
+				continue
 			}
 			if err := sleep(ctx, d); err != nil {
 				return nil, err

@@ -64,7 +64,7 @@ func (s *Server) retryWait(c *call, req *http.Request, status int, retryAfter st
 	if reason == retryTransient || c.oauth {
 		// Slept by the caller. A rate-limited call's wait is its
 		// profile's hold, counted as the scheduler measures it (OAuth
-		// calls have no scheduler: they sleep theirs).
+		// calls have no scheduler: their waits count as announced).
 		c.waited += d
 	}
 	if c.retries == nil {
