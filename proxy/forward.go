@@ -34,11 +34,10 @@ type call struct {
 
 	attempts       int
 	retries        map[string]int // by reason
-	retryWaited    time.Duration
 	waitedForToken bool
 	tokenWait      time.Duration // time spent waiting for a token so far
 	waitedForRate  bool
-	rateWait       time.Duration // time spent waiting for the rate-limit scheduler
+	waited         time.Duration // retry.max_wait spent, one budget: back-offs, and waits for the scheduler (429 holds too)
 	scheduled      bool          // a send granted by the scheduler is out (ratelimit.go)
 	last429        *gate.Answer  // the call's latest 429 or 529
 	replayed       bool          // sent after waiting for a token
@@ -154,7 +153,7 @@ func (s *Server) rewriteOut(pr *proxyRequest) {
 
 // roundTrip sends one call upstream and returns the answer the program
 // gets. It pauses on an invalid-token answer and replays when the gate lets
-// it (docs/design.md#the-gate-pause-and-replay), paces by rate_limit, and retries rate-limited and, for safe
+// it (docs/design.md#the-gate-pause-and-replay), sends when its profile's scheduler lets it (rate limits, rate_limit), and retries rate-limited and, for safe
 // calls, transient failures (docs/design.md#retries-and-rate-limits). Every send uses the same body bytes.
 func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 	c := callFrom(req.Context())
@@ -180,11 +179,6 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 				c.status = ans.Status
 				return responseOf(ans, req), nil
 			}
-			return nil, err
-		}
-		if err := s.pace(ctx, c); err != nil {
-			c.sent(false)
-			c.report(t, gate.Unknown, nil)
 			return nil, err
 		}
 		rt, err := s.sendConfig(c, t)

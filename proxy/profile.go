@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/notion-proxy/notion-proxy/proxy/config"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/metrics"
@@ -20,11 +18,10 @@ import (
 type profile struct {
 	name       string
 	gate       *gate.Gate
-	sched      *schedule.Scheduler          // rate-limit holds and pace (ratelimit.go)
-	last429    atomic.Pointer[gate.Answer]  // the answer of the profile's latest hold
-	limiter    atomic.Pointer[rate.Limiter] // nil: no pacing
-	refreshing atomic.Bool                  // a token refresher runs
-	lastPrint  atomic.Pointer[[2]string]    // token, fingerprint: the last one logged
+	sched      *schedule.Scheduler         // rate-limit holds, pace and rate_limit (ratelimit.go)
+	last429    atomic.Pointer[gate.Answer] // the answer of the profile's latest hold
+	refreshing atomic.Bool                 // a token refresher runs
+	lastPrint  atomic.Pointer[[2]string]   // token, fingerprint: the last one logged
 
 	mu          sync.Mutex
 	cfg         config.Profile
@@ -76,21 +73,6 @@ func (p *profile) setOAuth(access, refresh string) {
 		o := *p.cfg.OAuth
 		o.AccessToken, o.RefreshToken = access, refresh
 		p.cfg.OAuth = &o
-	}
-}
-
-// setRate installs pacing at rps with burst (rps 0: off), keeping the
-// limiter's state when only its numbers change.
-func (p *profile) setRate(rps float64, burst int) {
-	cur := p.limiter.Load()
-	switch {
-	case rps <= 0:
-		p.limiter.Store(nil)
-	case cur == nil:
-		p.limiter.Store(newLimiter(rps, burst))
-	default:
-		cur.SetLimit(rate.Limit(rps))
-		cur.SetBurst(max(burst, 1))
 	}
 }
 
@@ -181,8 +163,7 @@ func (ps *profiles) update(cfg *config.Config, tokens map[string]string) []*prof
 		p.cfg = pc
 		p.mu.Unlock()
 		p.gate.SetMaxQueued(cfg.Pause.MaxQueued)
-		p.setRate(cfg.RateLimit.RPS, cfg.RateLimit.Burst)
-		p.sched.SetCeiling(cfg.RateLimit.RPS)
+		p.sched.SetCeiling(cfg.RateLimit.RPS, cfg.RateLimit.Burst)
 		list = append(list, p)
 		for _, m := range pc.Match {
 			if _, dup := match[m]; !dup {

@@ -17,18 +17,21 @@ import (
 // making only its own call sleep.
 
 // schedule waits for the profile's scheduler to let c's next send go. It
-// returns errRateLimitGaveUp when the call would wait past retry.max_wait
-// (the call then gets Notion's 429), or ctx's error.
+// returns errRateLimitGaveUp when the call would wait past retry.max_wait,
+// counting everything it waited before (the call then gets Notion's 429),
+// or ctx's error.
 func (s *Server) schedule(ctx context.Context, c *call) error {
 	if c.oauth {
 		return nil
 	}
 	start := s.now()
-	budget := s.runtime().cfg.Retry.MaxWait - c.rateWait // the retry settings current now, as for every send
+	// What is left of the call's one budget (back-offs included), under
+	// the retry settings current now, as for every send.
+	budget := s.runtime().cfg.Retry.MaxWait - c.waited
 	waited, err := c.profile.sched.Acquire(ctx, c.seq, budget)
 	if waited {
 		c.waitedForRate = true
-		c.rateWait += s.now().Sub(start)
+		c.waited += s.now().Sub(start)
 	}
 	switch {
 	case err == nil:

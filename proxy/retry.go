@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -33,7 +31,8 @@ const (
 // (docs/design.md#retries-and-rate-limits), under the retry config current now. Rate-limited answers
 // (429, 529) are retried for any method: Notion did not run the call. 5xx
 // and connection errors only for calls rewrite.IsRetrySafe allows. All
-// waits of one call together stay within retry.max_wait, and a call is
+// waits of one call together (back-offs and waits for the rate-limit
+// scheduler, one budget: c.waited) stay within retry.max_wait, and a call is
 // sent at most rewrite.MaxAttempts times for these reasons; past either,
 // the answer goes to the program as it is.
 func (s *Server) retryWait(c *call, req *http.Request, status int, retryAfter string) (time.Duration, bool) {
@@ -59,42 +58,20 @@ func (s *Server) retryWait(c *call, req *http.Request, status int, retryAfter st
 	default:
 		return 0, false
 	}
-	if !rewrite.WithinRetryBudget(retries, c.retryWaited, d, cfg.MaxWait) {
+	if !rewrite.WithinRetryBudget(retries, c.waited, d, cfg.MaxWait) {
 		return 0, false
 	}
-	c.retryWaited += d
+	if reason == retryTransient || c.oauth {
+		// Slept by the caller. A rate-limited call's wait is its
+		// profile's hold, counted as the scheduler measures it (OAuth
+		// calls have no scheduler: their waits count as announced).
+		c.waited += d
+	}
 	if c.retries == nil {
 		c.retries = make(map[string]int, 1)
 	}
 	c.retries[reason]++
 	return d, true
-}
-
-// pace waits for the profile's rate limiter, if rate_limit is on.
-func (s *Server) pace(ctx context.Context, c *call) error {
-	lim := c.profile.limiter.Load()
-	if lim == nil {
-		return nil
-	}
-	r := lim.Reserve()
-	d := r.Delay()
-	if d == 0 {
-		return nil
-	}
-	c.waitedForRate = true
-	if err := sleep(ctx, d); err != nil {
-		r.Cancel()
-		return err
-	}
-	return nil
-}
-
-// newLimiter returns the pacing limiter for rate_limit, or nil when off.
-func newLimiter(rps float64, burst int) *rate.Limiter {
-	if rps <= 0 {
-		return nil
-	}
-	return rate.NewLimiter(rate.Limit(rps), max(burst, 1))
 }
 
 // sleep waits d or until ctx ends.

@@ -17,7 +17,10 @@
 //     enforces a rate limit (token bucket, window budget), total time
 //     against the limit's own time and 429s at the fake (docs/design.md#the-rate-limit-scheduler),
 //     with, as the anchor, the official JS SDK's callers straight to the
-//     fake (needs node and `npm ci` in integration_test/js).
+//     fake (needs node and `npm ci` in integration_test/js);
+//   - cold start (-run coldstart, not run by default): callers against a
+//     fake that answers after -cold-delay, with no limit, through a fresh
+//     proxy (its scheduler in slow start) and direct.
 //
 // Every proxy under test runs as its own process (the real built binaries,
 // and mitmdump), so its CPU time is read from /proc/<pid>/stat; the callers
@@ -67,6 +70,7 @@ type options struct {
 	herdCalls    int
 	herdBaseline string
 	herdScale    int
+	coldDelay    time.Duration
 }
 
 func main() {
@@ -86,7 +90,8 @@ func main() {
 	flag.IntVar(&o.herdCallers, "herd-callers", 24, "callers in the herd section")
 	flag.IntVar(&o.herdCalls, "herd-calls", 5, "calls per caller in the herd section")
 	flag.IntVar(&o.herdScale, "herd-scale", 1, "herd section: multiply the limits' rates, bursts and budgets by this (run with -herd-calls scaled alike)")
-	flag.StringVar(&o.herdBaseline, "herd-baseline", "", "also run the herd rows through this notion-proxy binary (e.g. one built before the scheduler)")
+	flag.StringVar(&o.herdBaseline, "herd-baseline", "", "also run the herd and cold-start rows through this notion-proxy binary (e.g. one built before the scheduler)")
+	flag.DurationVar(&o.coldDelay, "cold-delay", 200*time.Millisecond, "cold-start section: the fake's answer delay")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs, configs)")
 	flag.StringVar(&o.subjects, "subjects", "", "throughput rows to run: comma-separated words of their names (default: all)")
 	flag.Parse()
@@ -162,6 +167,12 @@ func bench(o options) error {
 		if err := herd(o, e, fake); err != nil {
 			errs = append(errs, fmt.Errorf("herd: %w", err))
 			fmt.Printf("herd: FAILED: %v\n\n", err)
+		}
+	}
+	if o.sections["coldstart"] {
+		if err := coldStart(o, e, fake); err != nil {
+			errs = append(errs, fmt.Errorf("coldstart: %w", err))
+			fmt.Printf("coldstart: FAILED: %v\n\n", err)
 		}
 	}
 	if o.sections["reload"] {

@@ -27,13 +27,18 @@ func (s *Scheduler) dispatch(now time.Time) {
 			s.armTimer(now, s.windowStart.Add(s.window))
 			return
 		}
-		if budgeted {
-			s.used++
-		}
 		paced := s.state == statePaced
 		if paced && now.Before(s.next) {
 			s.armTimer(now, s.next)
 			return
+		}
+		if at, ok := s.underCeiling(now); !ok {
+			s.armTimer(now, at)
+			return
+		}
+		s.spend()
+		if budgeted {
+			s.used++
 		}
 		w := s.queue[0]
 		s.queue = s.queue[1:]
@@ -79,7 +84,8 @@ func (s *Scheduler) maybeFree(now time.Time) {
 		s.timer, s.timerAt = nil, time.Time{}
 	}
 	s.state = stateFree
-	s.free.Store(true)
+	// With a rate_limit every grant takes a token, under mu: no fast path.
+	s.free.Store(s.ceiling == 0)
 }
 
 // armTimer makes sure dispatch runs again at t. Called with mu held.

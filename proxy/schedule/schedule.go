@@ -11,9 +11,16 @@
 //	          lock, no goroutine, no timer.
 //	starting  slow start, after New and after Restart (a paused profile's
 //	          calls released at once): at most cwnd calls are out; cwnd
-//	          starts at 1 and grows by one per cwnd accepted calls (one
-//	          per round trip), so a crowd meets a burst limit a few calls
-//	          at a time instead of all at once.
+//	          starts at 1 and grows by one per accepted call, so it
+//	          doubles per round trip (TCP's slow start), but at most once
+//	          per doublingMin: a crowd meets a burst limit a few calls at
+//	          a time instead of all at once. With Notion's round trips
+//	          (100 ms and more) the window is wide open after log2(64) =
+//	          6 of them (one more call per round trip was linear: 24
+//	          callers waited 15 round trips for what they do in 5); with
+//	          fast ones, where doubling per round trip would run into a
+//	          burst limit with cwnd/2 calls too many, a window's calls
+//	          spend the burst or budget before it doubles.
 //	held      a 429 or 529 came back: nothing is granted until heldUntil
 //	          (its Retry-After, or a back-off when it has none or it has
 //	          passed). Calls queue in arrival order.
@@ -56,7 +63,12 @@
 //     grant, while Notion accepts: the next 429 ends the rise and
 //     measures again.
 //   - Ceiling: the pace never exceeds the configured rate_limit (0: none);
-//     reaching it (or maxPace) with nobody waiting returns to free.
+//     reaching it (or maxPace) with nobody waiting returns to free. The
+//     rate_limit itself is enforced here too, in every state: each grant
+//     takes a token of its bucket (rps, burst; ceiling.go), so the
+//     scheduler is the one place that decides when a call goes out, and a
+//     call waiting for rate_limit waits in the queue, never past a hold,
+//     and within its max_wait.
 //   - Forgetting: a pace that stops binding (a whole interval passes with
 //     no call waiting for it) returns to free: below the limit there is
 //     nothing to pace, and a pace learned from a few calls (low demand)
@@ -75,8 +87,10 @@
 //
 //   - the queue is sorted by seq; grants leave it from the front, so a
 //     retried call (which keeps its seq) goes before newer ones;
-//   - nothing is granted while clock.Now() < heldUntil;
-//   - free is true only in state free with an empty queue; every path
+//   - nothing is granted while clock.Now() < heldUntil, nor beyond the
+//     rate_limit bucket's tokens;
+//   - free is true only in state free with an empty queue and no
+//     rate_limit (with one, every grant takes a token under mu); every path
 //     that leaves it clears free under mu before it reads inflight, so a
 //     racing fast path either is seen in inflight or sees free false and
 //     takes the lock (at most the calls already past the check of free
@@ -116,6 +130,13 @@ const (
 	// token bucket (rate of a call a second or more) never asks more than
 	// 1 s, a window budget spent in a burst asks until the window ends.
 	windowWait = 2 * time.Second
+	// doublingMin is the shortest time in which slow start doubles its
+	// window. Round trips shorter than this (a nearby upstream) would
+	// double it faster than a limit of a few calls per second is
+	// reached: in doublingMin, cwnd calls in a row send
+	// cwnd×doublingMin/RTT calls, which spend a small burst or budget
+	// before the next doubling, so few calls are out when it runs out.
+	doublingMin = 20 * time.Millisecond
 	// budgetProbe is how many windows in a row must spend their budget,
 	// without a 429, before the budget grows by one call.
 	budgetProbe = 5
@@ -150,10 +171,11 @@ type Scheduler struct {
 	mu       sync.Mutex
 	state    state
 	cwnd     int64
-	cwndAcc  int64 // calls accepted since cwnd last grew
-	rounded  bool  // the hold's length is a Retry-After of 1 s
-	windowed bool  // the hold's length is a Retry-After of 2 s or more
-	heldFrom state // the state the current hold began in
+	ssBase   int64     // cwnd when the current doubling began
+	ssStart  time.Time // when it began
+	rounded  bool      // the hold's length is a Retry-After of 1 s
+	windowed bool      // the hold's length is a Retry-After of 2 s or more
+	heldFrom state     // the state the current hold began in
 
 	// budgeted: budget calls per window, from windowStart on.
 	budget      int64
@@ -166,9 +188,12 @@ type Scheduler struct {
 	holdReason  string
 	holdsInRow  int
 	heldTotal   time.Duration
-	paceAt429   float64 // pace when the current hold began (0: not paced)
-	pace        float64 // calls/s while paced
-	ceiling     float64 // rate_limit rps (0: none)
+	paceAt429   float64   // pace when the current hold began (0: not paced)
+	pace        float64   // calls/s while paced
+	ceiling     float64   // rate_limit rps (0: none)
+	burst       float64   // rate_limit burst
+	tokens      float64   // rate_limit's bucket (ceiling.go)
+	tokensAt    time.Time // when tokens was last refilled
 	next        time.Time
 	periodStart time.Time // the previous hold's end
 	queue       []*waiter
@@ -205,7 +230,7 @@ func New(clock Clock, maxInflight int) *Scheduler {
 		maxInflight = DefaultMaxInflight
 	}
 	return &Scheduler{clock: clock, maxInflight: int64(maxInflight), state: stateStarting, cwnd: 1,
-		limited: map[string]int64{}}
+		ssBase: 1, ssStart: clock.Now(), limited: map[string]int64{}}
 }
 
 // Acquire waits until the call numbered seq (its arrival order: a retry
@@ -292,13 +317,26 @@ func (s *Scheduler) Done(accepted bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if accepted {
-		// +1 per window of accepted calls: one more call out per round
-		// trip, so a crowd meets a burst limit a few calls at a time.
-		if s.cwndAcc++; s.cwnd < s.maxInflight && s.cwndAcc >= s.cwnd {
-			s.cwnd, s.cwndAcc = s.cwnd+1, 0
-		}
+		s.grow(s.clock.Now())
 	}
 	s.dispatch(s.clock.Now())
+}
+
+// grow widens the slow-start window for an accepted call: by one (the
+// window doubles per round trip) until it has doubled since ssStart, then
+// again once doublingMin has passed since, until the first 429 (which ends
+// slow start) or maxInflight. Called with mu held.
+func (s *Scheduler) grow(now time.Time) {
+	if s.cwnd >= s.maxInflight {
+		return
+	}
+	if s.cwnd >= 2*s.ssBase {
+		if now.Sub(s.ssStart) < doublingMin {
+			return
+		}
+		s.ssBase, s.ssStart = s.cwnd, now
+	}
+	s.cwnd++
 }
 
 // Hold holds the profile for d (Notion's Retry-After), or for a back-off
@@ -359,7 +397,7 @@ func (s *Scheduler) Restart() {
 	s.free.Store(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cwnd, s.cwndAcc = 1, 0
+	s.cwnd, s.ssBase, s.ssStart = 1, 1, s.clock.Now()
 	// A new regime: what Notion accepted before says nothing of the
 	// crowd to come (a pause can follow a fast burst within a second).
 	now := s.clock.Now()
@@ -371,18 +409,6 @@ func (s *Scheduler) Restart() {
 		s.state = stateStarting
 	}
 	s.dispatch(now)
-}
-
-// SetCeiling sets the configured rate_limit (calls/s, 0: none): the pace
-// never exceeds it.
-func (s *Scheduler) SetCeiling(rps float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ceiling = rps
-	if s.state == statePaced && rps > 0 && s.pace > rps {
-		s.pace = rps
-	}
-	s.dispatch(s.clock.Now())
 }
 
 // Close answers every waiting call with err.

@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -99,9 +100,25 @@ func (h *harness) warm(n int) {
 	}
 }
 
+// open ends slow start with accepted calls one after the other, a
+// doubling interval apart: the scheduler is free.
+func (h *harness) open() {
+	h.t.Helper()
+	for i := 0; h.s.Status().State != "free"; i++ {
+		if i > 10000 {
+			h.t.Fatalf("slow start never ended: %+v", h.s.Status())
+		}
+		if _, err := h.s.Acquire(context.Background(), uint64(i+1), time.Minute); err != nil {
+			h.t.Fatal(err)
+		}
+		h.clock.Advance(doublingMin)
+		h.s.Done(true)
+	}
+}
+
 func TestFreeCallsGoAtOnce(t *testing.T) {
 	h := newHarness(t, 4)
-	h.warm(6) // cwnd 1, 2, 3, 4: one more per round of accepted calls
+	h.open() // cwnd 1, 2, 3, 4: one more per accepted call
 	if st := h.s.Status(); st.State != "free" {
 		t.Fatalf("state after slow start = %s, want free", st.State)
 	}
@@ -121,17 +138,86 @@ func TestFreeCallsGoAtOnce(t *testing.T) {
 	}
 }
 
-func TestSlowStartOpensOneCallPerRound(t *testing.T) {
-	h := newHarness(t, 64)
-	for i := range 10 {
-		h.start(context.Background(), uint64(i+1), time.Minute)
+func TestSlowStartDoublesPerRound(t *testing.T) {
+	tests := []struct {
+		desc string
+		rtt  time.Duration
+		want []int // calls granted per round trip
+	}{
+		{"round trips of 200 ms (Notion's): doubles per round trip", 200 * time.Millisecond, []int{1, 2, 4, 8, 16}},
+		{"round trips of 1 ms: doubles once per doublingMin", time.Millisecond, append(append(append([]int{1}, repeat(2, 19)...), repeat(4, 20)...), 8)},
 	}
-	if got := seqs(h.granted()); len(got) != 1 || got[0] != 1 {
-		t.Fatalf("first round granted %v, want [1]", got)
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			h := newHarness(t, 64)
+			for i := range 200 {
+				h.start(context.Background(), uint64(i+1), time.Minute)
+			}
+			for round, want := range tt.want {
+				got := h.granted()
+				if len(got) != want {
+					t.Fatalf("round %d granted %d calls, want %d", round, len(got), want)
+				}
+				h.clock.Advance(tt.rtt)
+				for range got {
+					h.s.Done(true)
+				}
+			}
+		})
 	}
-	h.s.Done(true) // cwnd 2
-	if got := seqs(h.granted()); len(got) != 2 || got[0]+got[1] != 5 {
-		t.Fatalf("second round granted %v, want 2 and 3", got)
+}
+
+func repeat(n, times int) []int {
+	out := make([]int, times)
+	for i := range out {
+		out[i] = n
+	}
+	return out
+}
+
+// With no 429 the window opens to maxInflight in O(log maxInflight) round
+// trips of Notion's length: a round trip here is every call out answered
+// after 200 ms.
+func TestSlowStartOpensInLogRoundTrips(t *testing.T) {
+	for _, n := range []int{8, 64, 1024} {
+		t.Run(fmt.Sprintf("maxInflight %d", n), func(t *testing.T) {
+			h := newHarness(t, n)
+			var next uint64
+			acquire := func() { // one caller's next call, in the background
+				next++
+				go func(seq uint64) {
+					_, err := h.s.Acquire(context.Background(), seq, time.Hour)
+					h.out <- result{seq: seq, err: err}
+				}(next)
+			}
+			for range n { // n callers
+				acquire()
+			}
+			queued := func() bool { st := h.s.Status(); return st.Waiting+int(st.Inflight) == n }
+			h.until(queued, "calls not queued")
+			rounds := 0
+			for h.s.Status().Inflight < int64(n) { // until every caller is out at once
+				if rounds++; rounds > 2*n {
+					t.Fatalf("still %s after %d round trips", h.s.Status().State, rounds)
+				}
+				out := int(h.s.Status().Inflight)
+				for range out {
+					r := <-h.out
+					if r.err != nil {
+						t.Fatal(r.err)
+					}
+				}
+				h.clock.Advance(200 * time.Millisecond)
+				for range out {
+					h.s.Done(true)
+					acquire() // the caller sends its next call
+				}
+				h.until(queued, "calls not queued")
+			}
+			if limit := int(math.Ceil(math.Log2(float64(n)))) + 1; rounds > limit {
+				t.Fatalf("the window opened to %d after %d round trips, want at most log2(%d)+1 = %d", n, rounds, n, limit)
+			}
+		})
 	}
 }
 
@@ -280,7 +366,7 @@ func TestPaceRisesWhileAcceptedAndFallsOnA429(t *testing.T) {
 
 func TestPaceStopsAtTheCeiling(t *testing.T) {
 	h := newHarness(t, 64)
-	h.s.SetCeiling(5)
+	h.s.SetCeiling(5, 100) // a burst for the warm-up's 100 calls at one instant
 	h.warm(100)
 	h.s.Hold(time.Second, 429, "")
 	for i := range 3 {
