@@ -241,9 +241,11 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 			// Rate limits and 5xx say nothing about the token.
 			c.report(t, gate.Unknown, nil)
 			discard(resp)
-			if limited && rt.cfg.Retry.RateLimited {
-				continue
+			if limited && rt.cfg.Retry.RateLimited && !c.oauth {
+				continue // the profile's hold is the wait (schedule)
 			}
+			// A transient failure, or an OAuth call's 429 (OAuth calls
+			// have no scheduler, so no hold): the call waits on its own.
 			if err := sleep(ctx, d); err != nil {
 				return nil, err
 			}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -87,5 +88,47 @@ func TestHalfClosedProgramIsNotToldOfASuccess(t *testing.T) {
 	}
 	if n := fake.Applied()["half"]; n != 0 {
 		t.Errorf("the write was applied %d times for a program that left", n)
+	}
+}
+
+// Notion's OAuth endpoints carry the program's own credentials and have no
+// scheduler (no profile hold): a 429 there must still be waited out, each
+// resend after the back-off floor, even with Retry-After: 0. A resend at
+// once would hammer Notion's token endpoint as the 429 loop of the faults
+// issue did.
+func TestAnOAuthCallWaitsOutA429(t *testing.T) {
+	const tok = "ntn_oauth429_0123456789abcdefghijklmnopqrs"
+	fake, _, ln := serveAgainstFake(t, zerolog.WarnLevel, tok)
+	fake.EnableOAuth("client-id", "client-secret", "refresh-1")
+	fake.FailNextOAuth(2, http.StatusTooManyRequests, "0")
+
+	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/v1/oauth/token",
+		strings.NewReader(`{"grant_type":"refresh_token","refresh_token":"refresh-1"}`))
+	req.SetBasicAuth("client-id", "client-secret")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	var sends []time.Time
+	for _, r := range fake.Requests() {
+		if r.Path == "/v1/oauth/token" {
+			sends = append(sends, r.Time)
+		}
+	}
+	if len(sends) != 3 {
+		t.Fatalf("%d sends to the token endpoint, want 3 (two 429s, then 200)", len(sends))
+	}
+	// The floor of the first back-off is rateLimitBackoffBase/2 (jitter):
+	// a resend sooner than that was not waited for.
+	for i := 1; i < len(sends); i++ {
+		if gap := sends[i].Sub(sends[i-1]); gap < rateLimitBackoffBase/2 {
+			t.Errorf("resend %d came %v after the 429, want at least %v", i, gap, rateLimitBackoffBase/2)
+		}
 	}
 }

@@ -51,6 +51,12 @@ type Server struct {
 	failN      int
 	failStatus int
 	failRetry  string
+	// oauthFail is FailNextOAuth's: the same, for /v1/oauth/* only.
+	oauthFail struct {
+		n      int
+		status int
+		retry  string
+	}
 	dropN      int
 	cdnN       int
 	cdnStatus  int
@@ -215,6 +221,15 @@ func (s *Server) FailNext(n int, status int, retryAfter string) {
 	s.failN, s.failStatus, s.failRetry = n, status, retryAfter
 }
 
+// FailNextOAuth makes the next n calls to /v1/oauth/* answer status in
+// Notion's error shape, with Retry-After retryAfter when it is not "" (as
+// FailNext does for the other paths). Never applied.
+func (s *Server) FailNextOAuth(n int, status int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.oauthFail.n, s.oauthFail.status, s.oauthFail.retry = n, status, retryAfter
+}
+
 // DropNext makes the next n calls (except /v1/oauth/*) end with the
 // connection closed after the body was read and before any response: a
 // connection error for the caller. Note that Go's http.Transport silently
@@ -269,14 +284,18 @@ const (
 
 // takeInjection consumes one pending injection, if any, for a call. Drops
 // come first, then CDN errors, then failures, then redirects. text is the
-// Retry-After of a failure and the Location of a redirect. OAuth calls are
-// never injected.
+// Retry-After of a failure and the Location of a redirect. OAuth calls
+// get only FailNextOAuth's failures.
 func (s *Server) takeInjection(oauth bool) (kind injection, status int, text string) {
-	if oauth {
-		return injectNone, 0, ""
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if oauth {
+		if f := &s.oauthFail; f.n > 0 {
+			f.n--
+			return injectFail, f.status, f.retry
+		}
+		return injectNone, 0, ""
+	}
 	switch {
 	case s.dropN > 0:
 		s.dropN--
