@@ -56,6 +56,17 @@ func (s *Server) refreshLoop(p *profile) {
 			p.refreshing.Store(false)
 			return
 		}
+		if st.Probing {
+			// A new token (another replica's, the config's) is being
+			// tried: it is not the rejected one, and refreshing now would
+			// replace it and spend the refresh token. Its answer decides:
+			// if Notion rejects it, that pause starts the next refresh.
+			p.refreshing.Store(false)
+			if st := p.gate.Status(); st.State == "paused" && !st.Probing && p.refreshing.CompareAndSwap(false, true) {
+				continue // rejected between the two looks: its pause found the flag still set
+			}
+			return
+		}
 		var tok, source string
 		var err error
 		// Once across the replicas (replicas.go): this one runs it, or
