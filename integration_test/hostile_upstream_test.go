@@ -147,9 +147,15 @@ func TestHostileUpstreams(t *testing.T) {
 			})
 			// and after one accepted call, which ends the scheduler's run
 			// of back-offs: each case starts from a profile in good standing.
+			linesBefore := len(callLines(p))
 			if code, body, _ := do(t, p.baseClient(), "GET", p.baseURL()+"/v1/users/me", nil, nil); code != 200 {
 				t.Fatalf("the call between cases got %d %s", code, body)
 			}
+			// A call's line is written after its answer: wait for it, so
+			// that it is not taken for the line of the case's call.
+			testwait.Until(t, 5*time.Second, "the log line of the call between cases", func() bool {
+				return len(callLines(p)) > linesBefore
+			})
 			tc.inject()
 			defer fake.Reset()
 			id := fmt.Sprintf("hostile-upstream-%d", i)
