@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/filewatch"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/tokensource"
 	"github.com/notion-proxy/notion-proxy/rewrite"
@@ -21,7 +22,7 @@ import (
 // profiles' token sources failing (those keep the token they had) is logged
 // per profile and shown in /-/status, and Reload returns nil. A read that
 // failed for another reason than a missing file (EMFILE, EIO…) is retried
-// with back-off by the watcher (readRetryMin doubling to readRetryMax).
+// with back-off by the watcher (filewatch.Retry: 50 ms doubling to 5 s).
 func (s *Server) Reload(force bool) error {
 	s.reloads.mu.Lock()
 	defer s.reloads.mu.Unlock()
@@ -38,7 +39,7 @@ func (s *Server) Reload(force bool) error {
 	}
 	sum := sha256.Sum256(data)
 	if !force && sum == s.reloads.lastHash {
-		s.noteReads(s.rereadTokenFiles())
+		s.reloads.readRetry.Note(s.rereadTokenFiles())
 		return nil
 	}
 	s.reloads.lastHash = sum
@@ -49,7 +50,7 @@ func (s *Server) Reload(force bool) error {
 	}
 	LogUnset(s.log, cfg)
 	err = s.apply(cfg)
-	if err != nil && !isTokenErrors(err) && readFailed(err) {
+	if err != nil && !isTokenErrors(err) && filewatch.ReadFailed(err) {
 		s.reloads.lastHash = [sha256.Size]byte{} // the retry must parse these bytes again
 	}
 	s.recordReload(err)
@@ -71,7 +72,7 @@ func (s *Server) rereadTokenFiles() (failed bool) {
 		}
 		tok, ok, err := tokensource.Resolve(pc, s.getenv)
 		if err != nil {
-			failed = failed || readFailed(err)
+			failed = failed || filewatch.ReadFailed(err)
 			if p.noteFileError(err.Error()) {
 				s.log.Error().Str("profile", p.name).Str("token_file", pc.TokenFile).Err(err).
 					Msg("token_file unusable: the profile keeps its last token")
@@ -110,7 +111,7 @@ func (s *Server) recordReload(err error) {
 		s.status.err = ""
 	}
 	s.status.mu.Unlock()
-	retryIn := s.noteReads(readFailed(err))
+	retryIn := s.reloads.readRetry.Note(filewatch.ReadFailed(err))
 	path := s.runtime().cfg.Path
 	var te *tokenErrors
 	if err != nil && !errors.As(err, &te) {

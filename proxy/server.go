@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/notion-proxy/notion-proxy/proxy/config"
+	"github.com/notion-proxy/notion-proxy/proxy/filewatch"
 	"github.com/notion-proxy/notion-proxy/proxy/gate"
 	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/proxy/metrics"
@@ -133,14 +134,14 @@ type background struct {
 type reloads struct {
 	mu       sync.Mutex
 	lastHash [sha256.Size]byte
-	// Failed reads waiting to be retried and the descriptor kept for
-	// reading the config when none is left (readretry.go), and the
-	// limiter of repeated reload errors.
-	readRetry readRetry
+	// Failed reads waiting to be retried (by the watcher), the descriptor
+	// kept for reading the config when none is left (readconfig.go), and
+	// the limiter of repeated reload errors.
+	readRetry *filewatch.Retry
 	spareFD   *os.File
 	errLog    repeatLimiter
 	// watchWindow is how long the watcher gathers in-place writes before
-	// it reloads (watch.go); tests widen it.
+	// it reloads (filewatch.Window); tests widen it.
 	watchWindow time.Duration
 }
 
@@ -165,8 +166,8 @@ func New(cfg *config.Config, ca *localca.CA, opts Options) (*Server, error) {
 		s.now = time.Now
 	}
 	s.bg.ctx, s.bg.cancel = context.WithCancel(context.Background())
-	s.reloads.readRetry.due = make(chan time.Duration, 1)
-	s.reloads.watchWindow = coalesceWindow
+	s.reloads.readRetry = filewatch.NewRetry()
+	s.reloads.watchWindow = filewatch.Window
 	s.profiles = newProfiles(s.now, s.onGateEvent)
 	s.metrics = metrics.New(s.profiles.live)
 	s.refusals = newRefusals(s.metrics.Registry())
