@@ -114,18 +114,7 @@ func serveAgainstFake(tb testing.TB, level zerolog.Level, tokens ...string) (*fa
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ca, _, err := localca.LoadOrCreate(dir, []string{rewrite.NotionHost})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv, err := New(cfg, ca, Options{Logger: zerolog.New(io.Discard).Level(level)})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	srv := newServerAt(tb, path, Options{Logger: zerolog.New(io.Discard).Level(level)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -139,4 +128,23 @@ func serveAgainstFake(tb testing.TB, level zerolog.Level, tokens ...string) (*fa
 		<-serveDone
 	})
 	return fake, srv, ln
+}
+
+// newServerAt builds a Server from the config at path, with a local CA
+// in the config's directory. It does not listen.
+func newServerAt(tb testing.TB, path string, opts Options) *Server {
+	tb.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ca, _, err := localca.LoadOrCreate(filepath.Dir(path), []string{rewrite.NotionHost})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := New(cfg, ca, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return srv
 }

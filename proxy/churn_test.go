@@ -19,9 +19,6 @@ import (
 
 	"github.com/notion-proxy/notion-proxy/internal/atomicfile"
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
-	"github.com/notion-proxy/notion-proxy/proxy/config"
-	"github.com/notion-proxy/notion-proxy/proxy/localca"
-	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
 // TestChurn runs 200 concurrent callers while the token is revoked and
@@ -52,18 +49,7 @@ func TestChurn(t *testing.T) {
 		}
 	}
 	write("churn-token-00-xxxxxxxxxxxxxxxx", 0)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _, err := localca.LoadOrCreate(dir, []string{rewrite.NotionHost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(cfg, ca, Options{Logger: zerolog.New(testLogWriter{t}).Level(zerolog.WarnLevel)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newServerAt(t, path, Options{Logger: zerolog.New(testLogWriter{t}).Level(zerolog.WarnLevel)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -12,8 +12,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
-	"github.com/notion-proxy/notion-proxy/proxy/config"
-	"github.com/notion-proxy/notion-proxy/proxy/localca"
 	"github.com/notion-proxy/notion-proxy/rewrite"
 )
 
@@ -41,18 +39,7 @@ func TestRefresherLeavesAProbingTokenAlone(t *testing.T) {
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _, err := localca.LoadOrCreate(dir, []string{rewrite.NotionHost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(cfg, ca, Options{Logger: zerolog.New(io.Discard)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newServerAt(t, path, Options{Logger: zerolog.New(io.Discard)})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
