@@ -1,15 +1,8 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
@@ -36,8 +29,8 @@ func coldStart(o options, e *env, fake *fakenotion.Server) error {
 	direct := target{url: fake.URL() + "/v1/users/me", roots: e.fakeRoots,
 		header: map[string][]string{"Authorization": {"Bearer " + e.token}}}
 	client := direct.newClient(true, 2*o.herdCallers)
-	d1, f1 := coldBatch(o, client, direct)
-	d2, f2 := coldBatch(o, client, direct)
+	d1, f1, _ := runCallers(o, client, direct)
+	d2, f2, _ := runCallers(o, client, direct)
 	client.CloseIdleConnections()
 	fmt.Printf("| direct to the fake | %.2f s | 1.00× | %.2f s | 1.00× | %d |\n", d1.Seconds(), d2.Seconds(), f1+f2)
 	subjects := []struct{ name, bin string }{{"notion-proxy", e.proxyBin}}
@@ -62,51 +55,15 @@ func coldProxy(o options, e *env, bin string) (first, second time.Duration, fail
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	cfgPath := filepath.Join(dir, "notion-proxy.yaml")
-	if err := os.WriteFile(cfgPath, []byte(e.proxyConfig(e.token)), 0o600); err != nil {
-		return 0, 0, 0, err
-	}
-	c, err := startChild("cold", filepath.Join(dir, "log"), nil, bin, "run", "--config", cfgPath)
+	c, addr, _, err := startProxyChild("cold", dir, bin, e.proxyConfig(e.token))
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	defer c.stop()
-	line, err := c.waitOutput(`"listening"`, 20*time.Second)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	var l struct{ Addr string }
-	if err := json.Unmarshal([]byte(line), &l); err != nil || l.Addr == "" {
-		return 0, 0, 0, fmt.Errorf("no address in %q", line)
-	}
-	t := target{url: "http://" + l.Addr + "/v1/users/me"}
+	t := target{url: "http://" + addr + "/v1/users/me"}
 	client := t.newClient(true, 2*o.herdCallers)
 	defer client.CloseIdleConnections()
-	first, f1 := coldBatch(o, client, t)
-	second, f2 := coldBatch(o, client, t)
+	first, f1, _ := runCallers(o, client, t)
+	second, f2, _ := runCallers(o, client, t)
 	return first, second, f1 + f2, nil
-}
-
-// coldBatch runs the callers once and returns how long they took and how
-// many calls failed.
-func coldBatch(o options, client *http.Client, t target) (time.Duration, int) {
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range o.herdCallers {
-		wg.Go(func() {
-			for range o.herdCalls {
-				resp, err := client.Do(t.newRequest(context.Background()))
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				if err != nil || resp.StatusCode != http.StatusOK {
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return time.Since(start), int(failed.Load())
 }

@@ -1,17 +1,11 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/notion-proxy/notion-proxy/internal/fakenotion"
@@ -125,57 +119,24 @@ func herdRow(o options, e *env, fake *fakenotion.Server, limit fakenotion.Limit,
 	if err != nil {
 		return herdResult{}, err
 	}
-	cfgPath := filepath.Join(dir, "notion-proxy.yaml")
 	cfg := e.proxyConfig(e.token) + "retry: {max_wait: 120s}\n" + extra
 	if os.Getenv("HERD_DEBUG") != "" {
 		cfg = strings.Replace(cfg, "level: info", "level: debug", 1)
 	}
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return herdResult{}, err
-	}
-	c, err := startChild("herd", filepath.Join(dir, "log"), nil, bin, "run", "--config", cfgPath)
+	c, addr, _, err := startProxyChild("herd", dir, bin, cfg)
 	if err != nil {
 		return herdResult{}, err
 	}
 	defer c.stop()
-	line, err := c.waitOutput(`"listening"`, 20*time.Second)
-	if err != nil {
-		return herdResult{}, err
-	}
-	var l struct{ Addr string }
-	if err := json.Unmarshal([]byte(line), &l); err != nil || l.Addr == "" {
-		return herdResult{}, fmt.Errorf("no address in %q", line)
-	}
-	t := target{url: "http://" + l.Addr + "/v1/users/me"}
+	t := target{url: "http://" + addr + "/v1/users/me"}
 	client := t.newClient(true, 2*o.herdCallers)
 	defer client.CloseIdleConnections()
 
 	fake.Reset()
 	fake.SetLimit(limit)
-	var failed atomic.Int64
-	var first atomic.Value
-	var wg sync.WaitGroup
 	start := time.Now()
-	for range o.herdCallers {
-		wg.Go(func() {
-			for range o.herdCalls {
-				resp, err := client.Do(t.newRequest(context.Background()))
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						err = fmt.Errorf("HTTP %d", resp.StatusCode)
-					}
-				}
-				if err != nil {
-					failed.Add(1)
-					first.CompareAndSwap(nil, err.Error())
-				}
-			}
-		})
-	}
-	wg.Wait()
-	r := herdResult{total: time.Since(start), limited: fake.RateLimited(), sends: len(fake.Requests()), failed: int(failed.Load())}
+	total, failed, first := runCallers(o, client, t)
+	r := herdResult{total: total, limited: fake.RateLimited(), sends: len(fake.Requests()), failed: failed, first: first}
 	if os.Getenv("HERD_DEBUG") != "" {
 		// The fake's view, per 500 ms: accepted/429.
 		var ok, lim [200]int
@@ -192,9 +153,6 @@ func herdRow(o options, e *env, fake *fakenotion.Server, limit fakenotion.Limit,
 			fmt.Fprintf(&b, "%d/%d ", ok[i], lim[i])
 		}
 		fmt.Fprintln(os.Stderr, "herd timeline:", b.String())
-	}
-	if f, ok := first.Load().(string); ok {
-		r.first = f
 	}
 	return r, nil
 }

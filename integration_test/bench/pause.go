@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptrace"
 	"os"
@@ -62,11 +61,7 @@ func firePaused(p *notionProxy, n int, body []byte) *pausedCalls {
 			resp, err := tr.RoundTrip(req)
 			release()
 			if err == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					err = fmt.Errorf("HTTP %d", resp.StatusCode)
-				}
+				err = drain(resp)
 			}
 			if err != nil {
 				if pc.failed.Add(1) == 1 {

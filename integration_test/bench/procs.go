@@ -4,13 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -176,4 +182,66 @@ func waitListening(ctx context.Context, addr string, timeout time.Duration) erro
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// startProxyChild writes cfg into dir/notion-proxy.yaml, starts bin on it
+// (its log in dir/log) and waits for its "listening" line: the child, and
+// the address and CA path that line gives.
+func startProxyChild(name, dir, bin, cfg string) (c *child, addr, ca string, err error) {
+	cfgPath := filepath.Join(dir, "notion-proxy.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return nil, "", "", err
+	}
+	c, err = startChild(name, filepath.Join(dir, "log"), nil, bin, "run", "--config", cfgPath)
+	if err != nil {
+		return nil, "", "", err
+	}
+	line, err := c.waitOutput(`"listening"`, 20*time.Second)
+	if err != nil {
+		c.stop()
+		return nil, "", "", err
+	}
+	var l struct{ Addr, CA string }
+	if err := json.Unmarshal([]byte(line), &l); err != nil || l.Addr == "" {
+		c.stop()
+		return nil, "", "", fmt.Errorf("no address in %q", line)
+	}
+	return c, l.Addr, l.CA, nil
+}
+
+// drain reads an answer whole and closes it: an error unless it is a 200.
+func drain(resp *http.Response) error {
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// runCallers runs o.herdCallers callers, each sending o.herdCalls calls
+// to t one after the other: how long they all took, how many calls
+// failed, and the first failure.
+func runCallers(o options, client *http.Client, t target) (elapsed time.Duration, failed int, first string) {
+	var nFailed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range o.herdCallers {
+		wg.Go(func() {
+			for range o.herdCalls {
+				resp, err := client.Do(t.newRequest(context.Background()))
+				if err == nil {
+					err = drain(resp)
+				}
+				if err != nil {
+					nFailed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	first, _ = firstErr.Load().(string)
+	return time.Since(start), int(nFailed.Load()), first
 }

@@ -95,26 +95,12 @@ func (e *env) startNotionProxy(name string) (*notionProxy, error) {
 		return nil, err
 	}
 	p := &notionProxy{dir: dir, cfgPath: filepath.Join(dir, "notion-proxy.yaml")}
-	if err := os.WriteFile(p.cfgPath, []byte(e.proxyConfig(e.token)), 0o600); err != nil {
-		return nil, err
-	}
-	c, err := startChild(name, filepath.Join(dir, "log"), nil, e.proxyBin, "run", "--config", p.cfgPath)
+	c, addr, ca, err := startProxyChild(name, dir, e.proxyBin, e.proxyConfig(e.token))
 	if err != nil {
 		return nil, err
 	}
-	p.child = c
-	line, err := c.waitOutput(`"listening"`, 20*time.Second)
-	if err != nil {
-		c.stop()
-		return nil, err
-	}
-	var l struct{ Addr, CA string }
-	if err := json.Unmarshal([]byte(line), &l); err != nil || l.Addr == "" {
-		c.stop()
-		return nil, fmt.Errorf("no address in %q", line)
-	}
-	p.addr = l.Addr
-	p.roots, err = poolFrom(l.CA)
+	p.child, p.addr = c, addr
+	p.roots, err = poolFrom(ca)
 	if err != nil {
 		c.stop()
 		return nil, err
