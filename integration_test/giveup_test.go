@@ -85,8 +85,7 @@ func TestPauseTimeoutCountsFromTheFirstWait(t *testing.T) {
 	p := startProxy(t, tokenConfig(fake, fakeCA, extra, tokA))
 	fake.Revoke(tokA)
 	start := time.Now()
-	ch := sendAsync(context.Background(), p.baseClient(), "POST", p.baseURL()+"/v1/pages", pageBody("long-wait"), callHeader("long-wait"))
-	p.waitProfile(t, "default", "the call waiting", pausedWith(1))
+	ch := waitingPage(t, p, "long-wait")
 	// The subject here is the clock: well into the call's wait, a new token
 	// that Notion rejects too is written, and the call waits on.
 	<-time.After(time.Until(start.Add(timeout * 6 / 10)))

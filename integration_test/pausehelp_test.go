@@ -237,3 +237,13 @@ func checkPauseLine(t *testing.T, p *proc, line map[string]any, fp string) {
 		}
 	}
 }
+
+// waitingPage sends a page creation with call id id through p's base URL
+// and waits until it is the one call waiting in the default profile; the
+// channel gets its answer. The call is given up when the test ends.
+func waitingPage(t *testing.T, p *proc, id string) <-chan reply {
+	t.Helper()
+	ch := sendAsync(t.Context(), p.baseClient(), "POST", p.baseURL()+"/v1/pages", pageBody(id), callHeader(id))
+	p.waitProfile(t, "default", "the call "+id+" waiting", pausedWith(1))
+	return ch
+}

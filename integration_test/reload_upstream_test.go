@@ -41,10 +41,7 @@ func TestAPausedCallGoesToTheUpstreamOfTheReload(t *testing.T) {
 	if r := admin(t, p, "/-/revoke", ""); r.code != 200 {
 		t.Fatalf("revoke: %v", r)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	waiting := sendAsync(ctx, p.baseClient(), "POST", p.baseURL()+"/v1/pages", pageBody("moved-paused"), callHeader("moved-paused"))
-	p.waitProfile(t, "default", "the call waiting", pausedWith(1))
+	waiting := waitingPage(t, p, "moved-paused")
 
 	writeAtomic(t, p.cfgPath, []byte(tokenConfig(newFake, newCA, "", tokB)))
 	if r := await(t, "the paused call", waiting, 20*time.Second); r.err != nil || r.code != 200 {
@@ -100,10 +97,7 @@ func TestFirstRunWithATokenAndAnotherUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startProxyAt(t, dir, path)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	waiting := sendAsync(ctx, p.baseClient(), "POST", p.baseURL()+"/v1/pages", pageBody("moved-first-run"), callHeader("moved-first-run"))
-	p.waitProfile(t, "default", "the call waiting for a first token", pausedWith(1))
+	waiting := waitingPage(t, p, "moved-first-run")
 
 	withToken := strings.Replace(starter, upstreamConfig(oldFake, oldCA), upstreamConfig(newFake, newCA)+"token: "+tokB+"\n", 1)
 	writeAtomic(t, path, []byte(withToken))
@@ -126,10 +120,7 @@ func TestAReloadedPauseTimeoutAppliesToWaitingCalls(t *testing.T) {
 	if r := admin(t, p, "/-/revoke", ""); r.code != 200 {
 		t.Fatalf("revoke: %v", r)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	waiting := sendAsync(ctx, p.baseClient(), "POST", p.baseURL()+"/v1/pages", pageBody("short-timeout"), callHeader("short-timeout"))
-	p.waitProfile(t, "default", "the call waiting", pausedWith(1))
+	waiting := waitingPage(t, p, "short-timeout")
 
 	writeAtomic(t, p.cfgPath, []byte(tokenConfig(fake, fakeCA, "pause: {timeout: 1s}\n", tokA)))
 	if r := await(t, "the waiting call", waiting, 20*time.Second); r.err != nil || r.code != 401 {

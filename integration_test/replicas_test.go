@@ -89,10 +89,9 @@ func postPages(t *testing.T, ps []*proc, ids []string) map[string]int {
 // answered 200, each applied once.
 func TestReplicasRefreshOAuthOnce(t *testing.T) {
 	srv := redistest.Start(t)
-	fake, fakeCA := startFake(t)
-	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
+	fake, fakeCA := startOAuthFake(t)
 	ps := startReplicas(t, 3, fake, fakeCA, srv.URL(""),
-		"oauth: {client_id: client-1, client_secret: client-secret-1, refresh_token: refresh-token-0001, access_token: stale-access-token-0001}\n")
+		replicaOAuth("stale-access-token-0001"))
 	waitShared(t, ps, "connected")
 
 	// The stale access token is rejected: one refresh for everyone.
@@ -460,10 +459,9 @@ func TestReplicasRedisPasswordFromTheEnvironment(t *testing.T) {
 // refresh token is sent once), every call answered 200.
 func TestReplicasWaitForRedisBeforeRefreshingAlone(t *testing.T) {
 	srv := redistest.Start(t)
-	fake, fakeCA := startFake(t)
-	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
+	fake, fakeCA := startOAuthFake(t)
 	ps := startReplicas(t, 3, fake, fakeCA, srv.URL(""),
-		"pause: {timeout: 30s}\noauth: {client_id: client-1, client_secret: client-secret-1, refresh_token: refresh-token-0001, access_token: stale-access-token-0001}\n")
+		"pause: {timeout: 30s}\n"+replicaOAuth("stale-access-token-0001"))
 	waitShared(t, ps, "connected")
 	for id, code := range postPages(t, ps, []string{"warm-0", "warm-1", "warm-2"}) {
 		if code != 200 {
@@ -510,10 +508,9 @@ func TestReplicasWaitForRedisBeforeRefreshingAlone(t *testing.T) {
 // and its call is answered before pause.timeout.
 func TestReplicaRefreshesAloneWhenRedisStaysDown(t *testing.T) {
 	srv := redistest.Start(t)
-	fake, fakeCA := startFake(t)
-	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
+	fake, fakeCA := startOAuthFake(t)
 	ps := startReplicas(t, 1, fake, fakeCA, srv.URL(""),
-		"pause: {timeout: 4s}\noauth: {client_id: client-1, client_secret: client-secret-1, refresh_token: refresh-token-0001, access_token: stale-access-token-0001}\n")
+		"pause: {timeout: 4s}\n"+replicaOAuth("stale-access-token-0001"))
 	waitShared(t, ps, "connected")
 	srv.Kill()
 	waitShared(t, ps, "degraded")
@@ -563,11 +560,8 @@ func TestReplicasAnswerWithNotions429(t *testing.T) {
 // resume with it and the replica refreshes nothing.
 func TestReplicaWaitingForRedisTakesAWrittenToken(t *testing.T) {
 	srv := redistest.Start(t)
-	fake, fakeCA := startFake(t, tokB)
-	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
-	profile := func(access string) string {
-		return "pause: {timeout: 60s}\noauth: {client_id: client-1, client_secret: client-secret-1, refresh_token: refresh-token-0001, access_token: " + access + "}\n"
-	}
+	fake, fakeCA := startOAuthFake(t, tokB)
+	profile := func(access string) string { return "pause: {timeout: 60s}\n" + replicaOAuth(access) }
 	ps := startReplicas(t, 1, fake, fakeCA, srv.URL(""), profile("stale-access-token-0001"))
 	waitShared(t, ps, "connected")
 	srv.Kill()
@@ -583,4 +577,18 @@ func TestReplicaWaitingForRedisTakesAWrittenToken(t *testing.T) {
 	if n := fake.Hits("/v1/oauth/token"); n != 0 {
 		t.Errorf("%d refreshes at the fake, want none", n)
 	}
+}
+
+// startOAuthFake starts a fake Notion accepting tokens, with OAuth on for
+// client-1 and refresh-token-0001 (replicaOAuth's).
+func startOAuthFake(t *testing.T, tokens ...string) (*fakenotion.Server, string) {
+	fake, fakeCA := startFake(t, tokens...)
+	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
+	return fake, fakeCA
+}
+
+// replicaOAuth is the OAuth profile of the replica tests, with access as
+// its access token.
+func replicaOAuth(access string) string {
+	return "oauth: {client_id: client-1, client_secret: client-secret-1, refresh_token: refresh-token-0001, access_token: " + access + "}\n"
 }

@@ -142,8 +142,7 @@ if [ "$(wc -l < %q)" -le 1 ]; then echo %s; else echo %s; fi
 }
 
 func TestOAuthRefreshIsSingleFlightAndPersisted(t *testing.T) {
-	fake, fakeCA := startFake(t)
-	fake.EnableOAuth("client-1", "client-secret-1", "refresh-token-0001")
+	fake, fakeCA := startOAuthFake(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "notion-proxy.yaml")
 	content := "listen: 127.0.0.1:0\n" + upstreamConfig(fake, fakeCA) +
