@@ -57,7 +57,9 @@ func (s *Server) retrySharedRefresh(ctx context.Context, p *profile, rejected st
 		if err := sleep(ctx, wait); err != nil {
 			return shared.Token{}, err
 		}
-		if p.gate.Status().State == "ok" {
+		if st := p.gate.Status(); st.State == "ok" || st.Probing {
+			// A token came (written, or another replica's): it is tried,
+			// not refreshed over (refreshLoop leaves a probing token alone).
 			s.log.Info().Str("profile", p.name).Msg("the profile got a token while waiting for Redis: no refresh needed")
 			return shared.Token{}, errRefreshNotNeeded
 		}
